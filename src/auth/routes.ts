@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { AppError } from '../http/errors.js'
+import { DisplayName, ErrorSchema, Id, NoContent, Password, TokenName, UserSchema, Username } from '../http/schemas.js'
+import type { RateLimits } from '../http/rate-limits.js'
+import { clearSessionCookie, requireUser, setSessionCookie, type AuthPluginOptions } from './plugin.js'
+import type { AuthService } from './service.js'
+import { publicUser } from './users.js'
+
+export interface AuthRoutesOptions {
+  auth: AuthService
+  cookies: AuthPluginOptions
+  limits: RateLimits
+}
+
+const UserReply = Type.Object({ user: UserSchema })
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema }
+
+export default async function authRoutes (root: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { auth, cookies, limits } = opts
+
+  app.post('/register', {
+    config: { public: true },
+    onRequest: limits.register,
+    schema: {
+      tags: ['accounts'],
+      body: Type.Object({ username: Username, password: Password, displayName: Type.Optional(DisplayName) }),
+      response: { 201: UserReply, 409: ErrorSchema, ...errors }
+    }
+  }, async (request, reply) => {
+    const { user, cookie } = await auth.register(request.body)
+    setSessionCookie(request, reply, cookies, cookie)
+    return await reply.code(201).send({ user: publicUser(user) })
+  })
+
+  app.post('/login', {
+    config: { public: true },
+    onRequest: limits.loginByAddress,
+    preHandler: limits.loginByUsername,
+    schema: {
+      tags: ['accounts'],
+      body: Type.Object({ username: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }),
+      response: { 200: UserReply, ...errors }
+    }
+  }, async (request, reply) => {
+    const { user, cookie } = await auth.login(request.body.username, request.body.password)
+    setSessionCookie(request, reply, cookies, cookie)
+    return { user: publicUser(user) }
+  })
+
+  app.post('/logout', {
+    config: { public: true },
+    schema: { tags: ['accounts'], response: { 204: NoContent, ...errors } }
+  }, async (request, reply) => {
+    if (request.user !== null) await auth.logout(request.user)
+    clearSessionCookie(request, reply, cookies)
+    return await reply.code(204).send(null)
+  })
+
+  app.get('/me', {
+    schema: { tags: ['accounts'], response: { 200: UserReply, ...errors } }
+  }, async (request) => ({ user: publicUser(requireUser(request)) }))
+
+  app.post('/password', {
+    preHandler: limits.loginByUser,
+    schema: {
+      tags: ['accounts'],
+      body: Type.Object({ currentPassword: Type.String({ maxLength: 1024 }), newPassword: Password }),
+      response: { 204: NoContent, ...errors }
+    }
+  }, async (request, reply) => {
+    const cookie = await auth.changePassword(requireUser(request), request.body.currentPassword, request.body.newPassword)
+    if (cookie !== null) setSessionCookie(request, reply, cookies, cookie)
+    return await reply.code(204).send(null)
+  })
+
+  app.post('/sessions/revoke', {
+    schema: { tags: ['accounts'], response: { 204: NoContent, ...errors } }
+  }, async (request, reply) => {
+    const user = requireUser(request)
+    await auth.revokeAll(user)
+    if (user.via === 'cookie') clearSessionCookie(request, reply, cookies)
+    return await reply.code(204).send(null)
+  })
+
+  app.post('/tokens', {
+    preHandler: limits.tokens,
+    schema: {
+      tags: ['tokens'],
+      body: Type.Object({ name: TokenName }),
+      response: { 201: Type.Object({ id: Id, name: Type.String(), token: Type.String(), createdAt: Type.String() }), ...errors }
+    }
+  }, async (request, reply) => {
+    const user = requireUser(request)
+    // A token can mint no further tokens: a leaked one must not multiply.
+    if (user.via !== 'cookie') throw new AppError('forbidden', 'Tokens are created from a signed-in session.')
+    const created = await auth.createToken(user, request.body.name.trim())
+    return await reply.code(201).send({ id: created.id, name: created.name, token: created.token, createdAt: created.createdAt })
+  })
+
+  app.get('/tokens', {
+    schema: {
+      tags: ['tokens'],
+      response: {
+        200: Type.Object({
+          tokens: Type.Array(Type.Object({ id: Id, name: Type.String(), createdAt: Type.String(), lastUsedAt: Type.Union([Type.String(), Type.Null()]) }))
+        }),
+        ...errors
+      }
+    }
+  }, async (request) => ({ tokens: await auth.listTokens(requireUser(request)) }))
+
+  app.delete('/tokens/:id', {
+    schema: { tags: ['tokens'], params: Type.Object({ id: Id }), response: { 204: NoContent, 404: ErrorSchema, ...errors } }
+  }, async (request, reply) => {
+    if (!await auth.deleteToken(requireUser(request), Number(request.params.id))) throw new AppError('not_found', 'No such token.')
+    return await reply.code(204).send(null)
+  })
+}

@@ -1,0 +1,219 @@
+import type { Db } from '../db/connect.js'
+import { isDuplicateKey } from '../db/errors.js'
+import type { EventLog } from '../events/event-log.js'
+import type { FeedEvent } from '../events/feed.js'
+import { AppError } from '../http/errors.js'
+import * as tokens from './api-tokens.js'
+import type { PasswordHasher } from './passwords.js'
+import { newSessionId, type SessionSealer } from './session-cookie.js'
+import { hashApiToken, looksLikeApiToken, newApiToken } from './tokens.js'
+import * as users from './users.js'
+
+/** Who is making a request, and with which credential. */
+export interface AuthUser {
+  id: number
+  username: string
+  displayName: string
+  isAdmin: boolean
+  via: 'cookie' | 'token'
+  sessionId: string | null
+  tokenId: number | null
+}
+
+interface CachedUser {
+  user: users.UserRecord
+  revoked: Set<string>
+  at: number
+}
+
+interface CachedToken { userId: number, tokenId: number, at: number }
+
+export interface AuthServiceDeps {
+  db: Db
+  eventLog: EventLog
+  sealer: SessionSealer
+  hasher: PasswordHasher
+  registration: 'open' | 'closed'
+  maxTokensPerUser: number
+}
+
+// Polls read credentials from memory; the feed drops entries when any node
+// changes a user's sessions or tokens, and this bounds staleness regardless.
+const cacheTtlMs = 30000
+const tokenTouchEveryMs = 60000
+
+const badCredentials = (): AppError => new AppError('bad_credentials', 'Wrong username or password.')
+
+/**
+ * Accounts, sessions and tokens. Cookies are stateless seals; what makes them
+ * revocable is the user's session version and the list of ended sessions, which
+ * every request checks in the database (polls: in a cache the event stream
+ * keeps fresh on every node).
+ */
+export class AuthService {
+  private readonly userCache = new Map<number, CachedUser>()
+  private readonly tokenCache = new Map<string, CachedToken>()
+
+  constructor (private readonly deps: AuthServiceDeps) {}
+
+  /** Drops cached credentials of users whose sessions or tokens changed on any node. */
+  onFeedBatch (batch: FeedEvent[]): void {
+    for (const e of batch) {
+      if (e.type !== 'auth' || e.targetUserId === null) continue
+      this.forget(e.targetUserId)
+    }
+  }
+
+  private forget (userId: number): void {
+    this.userCache.delete(userId)
+    for (const [hash, t] of this.tokenCache) if (t.userId === userId) this.tokenCache.delete(hash)
+  }
+
+  async fromCookie (cookie: string, cached: boolean): Promise<AuthUser | null> {
+    const session = await this.deps.sealer.unseal(cookie)
+    if (session === null || !/^\d{1,18}$/.test(session.userId)) return null
+    const userId = Number(session.userId)
+    let user: users.UserRecord | undefined
+    if (cached) {
+      const entry = await this.cachedUser(userId)
+      if (entry === undefined || entry.revoked.has(session.sessionId)) return null
+      user = entry.user
+    } else {
+      user = await users.findUserById(this.deps.db, userId)
+      if (user === undefined || await users.isSessionRevoked(this.deps.db, session.sessionId)) return null
+    }
+    if (user.sessionVersion !== session.version) return null
+    return { ...this.identity(user), via: 'cookie', sessionId: session.sessionId, tokenId: null }
+  }
+
+  async fromBearer (token: string, cached: boolean): Promise<AuthUser | null> {
+    if (!looksLikeApiToken(token)) return null
+    const hash = hashApiToken(token)
+    const now = Date.now()
+    let owner: CachedToken | undefined = cached ? this.tokenCache.get(hash) : undefined
+    if (owner === undefined || now - owner.at > cacheTtlMs) {
+      const found = await tokens.findTokenOwner(this.deps.db, hash)
+      if (found === undefined) { this.tokenCache.delete(hash); return null }
+      owner = { userId: found.userId, tokenId: found.tokenId, at: now }
+      this.tokenCache.set(hash, owner)
+      if (found.lastUsedAt === null || now - found.lastUsedAt > tokenTouchEveryMs) {
+        await tokens.touchToken(this.deps.db, found.tokenId, now)
+      }
+    }
+    const user = cached ? (await this.cachedUser(owner.userId))?.user : await users.findUserById(this.deps.db, owner.userId)
+    if (user === undefined) return null
+    return { ...this.identity(user), via: 'token', sessionId: null, tokenId: owner.tokenId }
+  }
+
+  private async cachedUser (userId: number): Promise<CachedUser | undefined> {
+    const now = Date.now()
+    const hit = this.userCache.get(userId)
+    if (hit !== undefined && now - hit.at < cacheTtlMs) return hit
+    const user = await users.findUserById(this.deps.db, userId)
+    if (user === undefined) { this.userCache.delete(userId); return undefined }
+    const entry = { user, revoked: new Set(await users.revokedSessionsOf(this.deps.db, userId)), at: now }
+    this.userCache.set(userId, entry)
+    return entry
+  }
+
+  private identity (u: users.UserRecord): Omit<AuthUser, 'via' | 'sessionId' | 'tokenId'> {
+    return { id: u.id, username: u.username, displayName: u.displayName, isAdmin: u.isAdmin }
+  }
+
+  async register (input: { username: string, password: string, displayName?: string | undefined }): Promise<{ user: users.UserRecord, cookie: string }> {
+    if (this.deps.registration === 'closed') throw new AppError('forbidden', 'Registration is closed on this server.')
+    const passwordHash = await this.deps.hasher.hash(input.password)
+    let id: number
+    try {
+      id = await users.insertUser(this.deps.db, {
+        username: input.username,
+        displayName: input.displayName?.trim() !== undefined && input.displayName.trim() !== '' ? input.displayName.trim() : input.username,
+        passwordHash
+      })
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new AppError('username_taken', 'That username is taken.')
+      throw err
+    }
+    await users.promoteIfFirst(this.deps.db, id)
+    const user = await users.findUserById(this.deps.db, id) as users.UserRecord
+    return { user, cookie: await this.newSession(user) }
+  }
+
+  async login (username: string, password: string): Promise<{ user: users.UserRecord, cookie: string }> {
+    const user = /^[A-Za-z0-9_.-]{3,32}$/.test(username) ? await users.findUserByUsername(this.deps.db, username) : undefined
+    if (user === undefined) {
+      await this.deps.hasher.verifyNothing(password)
+      throw badCredentials()
+    }
+    if (!await this.deps.hasher.verify(password, user.passwordHash)) throw badCredentials()
+    return { user, cookie: await this.newSession(user) }
+  }
+
+  private async newSession (user: users.UserRecord): Promise<string> {
+    return await this.deps.sealer.seal({ userId: String(user.id), sessionId: newSessionId(), version: user.sessionVersion })
+  }
+
+  /** Ends one session: its cookie, and every copy of it, stops working on every node. */
+  async logout (auth: AuthUser): Promise<void> {
+    const sessionId = auth.sessionId
+    if (sessionId === null) return
+    const expiresAt = Date.now() + this.deps.sealer.ttlSeconds * 1000
+    await this.deps.eventLog.write(async (trx, pending) => {
+      await users.revokeSession(trx, auth.id, sessionId, expiresAt)
+      pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
+    })
+    this.forget(auth.id)
+  }
+
+  /** Ends every session of the user; returns the new version for a session that should live on. */
+  async revokeAll (auth: AuthUser): Promise<number> {
+    const { result } = await this.deps.eventLog.write(async (trx, pending) => {
+      const version = await users.bumpSessionVersion(trx, auth.id)
+      pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
+      return version
+    })
+    this.forget(auth.id)
+    return result
+  }
+
+  /** Changes the password and ends all other sessions; returns a fresh cookie for this one. */
+  async changePassword (auth: AuthUser, currentPassword: string, newPassword: string): Promise<string | null> {
+    const user = await users.findUserById(this.deps.db, auth.id)
+    if (user === undefined) throw new AppError('unauthenticated', 'Sign in first.')
+    if (!await this.deps.hasher.verify(currentPassword, user.passwordHash)) throw badCredentials()
+    const hash = await this.deps.hasher.hash(newPassword)
+    const { result: version } = await this.deps.eventLog.write(async (trx, pending) => {
+      await users.setPasswordHash(trx, auth.id, hash)
+      const v = await users.bumpSessionVersion(trx, auth.id)
+      pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
+      return v
+    })
+    this.forget(auth.id)
+    if (auth.via !== 'cookie') return null
+    return await this.deps.sealer.seal({ userId: String(auth.id), sessionId: newSessionId(), version })
+  }
+
+  async createToken (auth: AuthUser, name: string): Promise<tokens.TokenSummary & { token: string }> {
+    if (await tokens.countTokens(this.deps.db, auth.id) >= this.deps.maxTokensPerUser) {
+      throw new AppError('forbidden', `An account may hold at most ${this.deps.maxTokensPerUser} tokens; delete one first.`)
+    }
+    const token = newApiToken()
+    const summary = await tokens.insertToken(this.deps.db, { userId: auth.id, name, tokenHash: hashApiToken(token) })
+    return { ...summary, token }
+  }
+
+  async listTokens (auth: AuthUser): Promise<tokens.TokenSummary[]> {
+    return await tokens.listTokens(this.deps.db, auth.id)
+  }
+
+  /** Deletes a token; it stops working at once here and, through the event stream, on every node. */
+  async deleteToken (auth: AuthUser, tokenId: number): Promise<boolean> {
+    const { result } = await this.deps.eventLog.write(async (trx, pending) => {
+      const deleted = await tokens.deleteToken(trx, auth.id, tokenId)
+      if (deleted) pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
+      return deleted
+    })
+    this.forget(auth.id)
+    return result
+  }
+}

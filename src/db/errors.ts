@@ -1,0 +1,28 @@
+/**
+ * Tells apart "the database cannot be reached or is overloaded right now"
+ * (answered with 503 and Retry-After) from bugs and constraint violations.
+ */
+const unavailableCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_SERVER_SHUTDOWN', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED',
+  'ER_SERVER_GONE_ERROR', 'ER_SERVER_LOST', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'ER_OPTION_PREVENTS_STATEMENT'
+])
+
+export function isDatabaseUnavailable (err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false
+  const e = err as { code?: unknown, fatal?: unknown, message?: unknown, errno?: unknown }
+  if (typeof e.code === 'string' && unavailableCodes.has(e.code)) return true
+  if (e.fatal === true) return true
+  // mysql2's pool says these in its message only.
+  if (typeof e.message === 'string' && /Queue limit reached|Pool is closed|connect ETIMEDOUT|Can't add new command when connection is in closed state/i.test(e.message)) return true
+  // errno 2013/2006: lost connection / server has gone away (MariaDB client codes).
+  return e.errno === 2013 || e.errno === 2006
+}
+
+/** A UNIQUE or PRIMARY KEY violation, in either dialect. */
+export function isDuplicateKey (err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false
+  const code = (err as { code?: unknown }).code
+  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}

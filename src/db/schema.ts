@@ -1,0 +1,115 @@
+import type { ColumnType } from 'kysely'
+
+/*
+ * The typed shape of every table. Integer ids come back as strings from MySQL
+ * (bigNumberStrings, so 64-bit ids survive) and as numbers from SQLite: the
+ * repositories normalise them, and row types never leave src/db or a repository.
+ */
+type Id = ColumnType<string | number, string | number, string | number>
+type GeneratedId = ColumnType<string | number, string | number | undefined, never>
+type Millis = ColumnType<string | number, number, number>
+type NullableMillis = ColumnType<string | number | null, number | null | undefined, number | null>
+
+export interface UsersTable {
+  id: GeneratedId
+  username: string
+  display_name: string
+  password_hash: string
+  is_admin: ColumnType<number, number | undefined, number>
+  session_version: ColumnType<number, number | undefined, number>
+  created_at: Millis
+  last_seen_at: NullableMillis
+}
+
+export interface RevokedSessionsTable {
+  session_id: string
+  user_id: Id
+  expires_at: Millis
+}
+
+export interface ApiTokensTable {
+  id: GeneratedId
+  user_id: Id
+  name: string
+  token_hash: string
+  created_at: Millis
+  last_used_at: NullableMillis
+}
+
+export interface RoomsTable {
+  id: GeneratedId
+  name: string | null
+  kind: 'channel' | 'direct'
+  visibility: 'public' | 'private'
+  direct_key: string | null
+  created_by: Id
+  created_at: Millis
+}
+
+export interface MembershipsTable {
+  room_id: Id
+  user_id: Id
+  role: 'owner' | 'member'
+  joined_at: Millis
+  last_read_event_id: ColumnType<string | number, number | undefined, number>
+}
+
+export interface EventSeqTable {
+  id: number
+  last_id: ColumnType<string | number, number, number>
+}
+
+export interface EventsTable {
+  id: Id
+  room_id: ColumnType<string | number | null, string | number | null, never>
+  user_id: Id
+  target_user_id: ColumnType<string | number | null, string | number | null, never>
+  type: string
+  body: string | null
+  created_at: Millis
+}
+
+export interface MessagesTable {
+  id: Id
+  room_id: Id
+  user_id: Id
+  text: string
+  client_id: string | null
+  created_at: Millis
+  edited_at: NullableMillis
+  deleted_at: NullableMillis
+}
+
+export interface EphemeralEventsTable {
+  id: GeneratedId
+  room_id: Id
+  user_id: Id
+  type: string
+  created_at: Millis
+}
+
+export interface RateLimitsTable {
+  bucket: string
+  hits: ColumnType<number, number, number>
+  reset_at: Millis
+}
+
+export interface SchemaMigrationsTable {
+  name: string
+  applied_at: Millis
+}
+
+export interface Database {
+  users: UsersTable
+  revoked_sessions: RevokedSessionsTable
+  api_tokens: ApiTokensTable
+  rooms: RoomsTable
+  memberships: MembershipsTable
+  event_seq: EventSeqTable
+  events: EventsTable
+  messages: MessagesTable
+  ephemeral_events: EphemeralEventsTable
+  rate_limits: RateLimitsTable
+  schema_migrations: SchemaMigrationsTable
+}
+

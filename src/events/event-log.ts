@@ -1,0 +1,56 @@
+import { inTransaction, lockEventCounter, type Dialect, type Db, type Tx } from '../db/connect.js'
+import type { NewEvent, StoredEvent } from './event.js'
+
+/**
+ * The events a transaction is adding. Ids are handed out at once (the counter
+ * is locked), so a caller can store rows that point at an event before it ends.
+ */
+export class PendingEvents {
+  readonly events: StoredEvent[] = []
+  constructor (private lastId: number, private readonly now: number) {}
+
+  append (event: NewEvent): StoredEvent {
+    this.lastId++
+    const stored: StoredEvent = { ...event, id: this.lastId, createdAt: this.now }
+    this.events.push(stored)
+    return stored
+  }
+
+  get last (): number { return this.lastId }
+}
+
+export interface EventLogDeps { db: Db, dialect: Dialect }
+
+/**
+ * The only way events are written. The transaction locks the counter row first,
+ * so all event writers across every process and node run one after another and
+ * commit in id order; ids stay dense (a rollback returns them). Readers that
+ * follow ids therefore never pass an uncommitted one. `onCommitted` wakes this
+ * process's feed reader at once.
+ */
+export class EventLog {
+  constructor (private readonly deps: EventLogDeps, private readonly onCommitted: () => void) {}
+
+  async write<T> (fn: (trx: Tx, pending: PendingEvents) => Promise<T>): Promise<{ result: T, events: StoredEvent[] }> {
+    const out = await inTransaction(this.deps, async (trx) => {
+      const last = await lockEventCounter(trx, this.deps.dialect)
+      const pending = new PendingEvents(last, Date.now())
+      const result = await fn(trx, pending)
+      if (pending.events.length > 0) {
+        await trx.insertInto('events').values(pending.events.map(e => ({
+          id: e.id,
+          room_id: e.roomId,
+          user_id: e.user.id,
+          target_user_id: e.targetUserId ?? null,
+          type: e.type,
+          body: e.payload === undefined ? null : JSON.stringify(e.payload),
+          created_at: e.createdAt
+        }))).execute()
+        await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
+      }
+      return { result, events: pending.events }
+    })
+    if (out.events.length > 0) this.onCommitted()
+    return out
+  }
+}

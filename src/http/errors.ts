@@ -1,0 +1,54 @@
+/** The error codes of the API contract, with the status each one answers. */
+export const errorStatus = {
+  invalid: 400,
+  unauthenticated: 401,
+  bad_credentials: 401,
+  forbidden: 403,
+  csrf: 403,
+  not_member: 403,
+  not_found: 404,
+  username_taken: 409,
+  room_exists: 409,
+  cursor_reset: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  unavailable: 503
+} as const
+
+export type ErrorCode = keyof typeof errorStatus
+
+export interface ErrorExtras {
+  /** For `invalid`: each bad field's name mapped to what is wrong with it. */
+  fields?: Record<string, string>
+  /** For `cursor_reset`: the head to start again from. */
+  cursor?: string
+  /** Seconds, sent as the Retry-After header (429, 503). */
+  retryAfter?: number
+}
+
+/**
+ * A failure the client caused or must react to. Routes and services throw it;
+ * the one error handler turns it into `{error: {code, message, ...}}`.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly statusCode: number
+  readonly extras: ErrorExtras
+
+  constructor (code: ErrorCode, message: string, extras: ErrorExtras = {}) {
+    super(message)
+    this.name = 'AppError'
+    this.code = code
+    this.statusCode = errorStatus[code]
+    this.extras = extras
+  }
+}
+
+export const invalid = (fields: Record<string, string>, message = 'The request is not valid.'): AppError =>
+  new AppError('invalid', message, { fields })
+
+export const notFound = (what = 'That'): AppError => new AppError('not_found', `${what} does not exist.`)
+
+export const unavailable = (retryAfter = 5): AppError =>
+  new AppError('unavailable', 'The service is temporarily unavailable; try again shortly.', { retryAfter })

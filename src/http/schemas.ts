@@ -1,0 +1,46 @@
+import { Type } from 'typebox'
+
+/*
+ * Bounded primitives shared by every route. Lengths count Unicode code points
+ * (ajv counts them, not UTF-16 units), as the contract says.
+ */
+export const Id = Type.String({ pattern: '^[0-9]{1,18}$', description: 'A numeric id, as a string of digits' })
+export const Username = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' })
+export const Password = Type.String({ minLength: 8, maxLength: 1024 })
+export const DisplayName = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' })
+export const RoomName = Type.String({ minLength: 1, maxLength: 64, pattern: '^(?![0-9]+$)[a-z0-9_-]+$', description: 'a-z 0-9 _ -, not only digits' })
+/** `:room` in a path: a room id or a channel name. */
+export const RoomRef = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_-]+$' })
+export const MessageText = Type.String({ minLength: 1, maxLength: 4000, pattern: '\\S', description: '1-4000 characters, not only white space' })
+export const ClientId = Type.String({ minLength: 1, maxLength: 64 })
+export const TokenName = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' })
+
+export const UserSchema = Type.Object({ id: Id, username: Type.String(), displayName: Type.String() })
+
+export const EventSchema = Type.Object({
+  id: Type.Union([Id, Type.Null()]),
+  type: Type.String(),
+  roomId: Type.Union([Id, Type.Null()]),
+  user: UserSchema,
+  createdAt: Type.String()
+}, { additionalProperties: true, description: 'An event; each type adds its own fields (see API.md)' })
+
+export const RoomSchema = Type.Object({
+  id: Id,
+  name: Type.Union([Type.String(), Type.Null()]),
+  kind: Type.Union([Type.Literal('channel'), Type.Literal('direct')]),
+  visibility: Type.Union([Type.Literal('public'), Type.Literal('private')])
+})
+
+export const ErrorSchema = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    fields: Type.Optional(Type.Record(Type.String(), Type.String())),
+    cursor: Type.Optional(Type.String())
+  })
+}, { description: 'Every failure, in one shape' })
+
+export const NoContent = Type.Null({ description: 'No content' })
+
+export const RoomParams = Type.Object({ room: RoomRef })

@@ -1,0 +1,90 @@
+import type { Executor } from '../db/connect.js'
+import { eventJson } from '../events/event.js'
+
+export interface MessageRecord {
+  id: number
+  roomId: number
+  userId: number
+  text: string
+  deleted: boolean
+}
+
+export async function findMessage (db: Executor, roomId: number, id: number): Promise<MessageRecord | undefined> {
+  const row = await db.selectFrom('messages').select(['id', 'room_id', 'user_id', 'text', 'deleted_at'])
+    .where('id', '=', id).where('room_id', '=', roomId).executeTakeFirst()
+  return row === undefined
+    ? undefined
+    : { id: Number(row.id), roomId: Number(row.room_id), userId: Number(row.user_id), text: row.text, deleted: row.deleted_at !== null }
+}
+
+export async function insertMessages (db: Executor, rows: Array<{ id: number, roomId: number, userId: number, text: string, clientId: string | null, createdAt: number }>): Promise<void> {
+  if (rows.length === 0) return
+  await db.insertInto('messages').values(rows.map(r => ({
+    id: r.id, room_id: r.roomId, user_id: r.userId, text: r.text, client_id: r.clientId, created_at: r.createdAt
+  }))).execute()
+}
+
+/** Message ids already stored for these (user, clientId) pairs, keyed `user\nclientId`. */
+export async function findByClientIds (db: Executor, pairs: Array<{ userId: number, clientId: string }>): Promise<Map<string, number>> {
+  const found = new Map<string, number>()
+  if (pairs.length === 0) return found
+  const rows = await db.selectFrom('messages').select(['id', 'user_id', 'client_id'])
+    .where('client_id', 'in', [...new Set(pairs.map(p => p.clientId))])
+    .where('user_id', 'in', [...new Set(pairs.map(p => p.userId))])
+    .execute()
+  for (const r of rows) found.set(`${Number(r.user_id)}\n${r.client_id ?? ''}`, Number(r.id))
+  return found
+}
+
+export async function updateText (db: Executor, id: number, text: string, at: number): Promise<void> {
+  await db.updateTable('messages').set({ text, edited_at: at }).where('id', '=', id).execute()
+}
+
+export async function markDeleted (db: Executor, id: number, at: number): Promise<void> {
+  await db.updateTable('messages').set({ deleted_at: at }).where('id', '=', id).execute()
+}
+
+/** The public JSON of stored events, by id (for answering a repeated send with the first event). */
+export async function eventsById (db: Executor, ids: number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>()
+  if (ids.length === 0) return out
+  const rows = await db.selectFrom('events as e').leftJoin('users as u', 'u.id', 'e.user_id')
+    .select(['e.id', 'e.type', 'e.room_id', 'e.user_id', 'e.body', 'e.created_at', 'u.username', 'u.display_name'])
+    .where('e.id', 'in', ids).execute()
+  for (const r of rows) {
+    out.set(Number(r.id), eventJson({
+      id: Number(r.id),
+      type: r.type,
+      roomId: r.room_id === null ? null : Number(r.room_id),
+      user: { id: String(r.user_id), username: r.username ?? '', displayName: r.display_name ?? '' },
+      createdAt: Number(r.created_at),
+      payload: r.body === null ? null : JSON.parse(r.body) as Record<string, unknown>
+    }))
+  }
+  return out
+}
+
+/** A page of live messages before `before`, oldest first, each with its current text. */
+export async function history (db: Executor, roomId: number, before: number | null, limit: number): Promise<{ events: unknown[], hasMore: boolean }> {
+  let q = db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name'])
+    .where('m.room_id', '=', roomId)
+    .where('m.deleted_at', 'is', null)
+  if (before !== null) q = q.where('m.id', '<', before)
+  const rows = await q.orderBy('m.id', 'desc').limit(limit + 1).execute()
+  const hasMore = rows.length > limit
+  const page = rows.slice(0, limit).reverse()
+  return {
+    hasMore,
+    events: page.map(r => ({
+      id: String(r.id),
+      type: 'message',
+      roomId: String(r.room_id),
+      user: { id: String(r.user_id), username: r.username, displayName: r.display_name },
+      createdAt: new Date(Number(r.created_at)).toISOString(),
+      text: r.text,
+      clientId: r.client_id,
+      ...(r.edited_at === null ? {} : { editedAt: new Date(Number(r.edited_at)).toISOString() })
+    }))
+  }
+}

@@ -1,0 +1,86 @@
+import type { Db } from '../db/connect.js'
+import type { EventLog } from '../events/event-log.js'
+import type { PublicUser } from '../events/event.js'
+import { storedEventJson } from '../rooms/service.js'
+import { eventsById, findByClientIds, insertMessages } from './repository.js'
+
+export interface SendRequest {
+  roomId: number
+  user: PublicUser
+  text: string
+  clientId: string | null
+}
+
+/** The message event's JSON, and whether this call stored it (false: a repeated clientId). */
+export interface SendResult { json: string, created: boolean }
+
+interface Pending extends SendRequest {
+  resolve: (r: SendResult) => void
+  reject: (err: unknown) => void
+}
+
+/**
+ * Group commit for sends. Event ids are handed out under one lock, so writers
+ * take turns; instead of one transaction per message, the sends that arrive
+ * while a transaction runs all go into the next one. A clientId seen before
+ * (in the database or earlier in the batch) returns the first event instead of
+ * storing a second: checked under the counter lock, so retries that race on
+ * different nodes still store one message.
+ */
+export class SendBatcher {
+  private queue: Pending[] = []
+  private flushing = false
+
+  constructor (private readonly db: Db, private readonly eventLog: EventLog, private readonly maxBatch = 200) {}
+
+  async send (request: SendRequest): Promise<SendResult> {
+    return await new Promise<SendResult>((resolve, reject) => {
+      this.queue.push({ ...request, resolve, reject })
+      if (!this.flushing) void this.flush()
+    })
+  }
+
+  private async flush (): Promise<void> {
+    this.flushing = true
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch)
+        try {
+          const results = await this.write(batch)
+          batch.forEach((p, i) => p.resolve(results[i] as SendResult))
+        } catch (err) {
+          // Nothing of the batch was stored: each sender gets the error (503 when the database is away).
+          for (const p of batch) p.reject(err)
+        }
+      }
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  private async write (batch: Pending[]): Promise<SendResult[]> {
+    const { result } = await this.eventLog.write(async (trx, pending) => {
+      const keyed = batch.filter(p => p.clientId !== null).map(p => ({ userId: Number(p.user.id), clientId: p.clientId as string }))
+      const known = await findByClientIds(trx, keyed)
+      const outcomes: Array<{ id: number, json: string | null }> = []
+      const rows: Parameters<typeof insertMessages>[1] = []
+      for (const p of batch) {
+        const key = p.clientId === null ? null : `${p.user.id}\n${p.clientId}`
+        const earlier = key === null ? undefined : known.get(key)
+        if (earlier !== undefined) { outcomes.push({ id: earlier, json: null }); continue }
+        const event = pending.append({ type: 'message', roomId: p.roomId, user: p.user, payload: { text: p.text, clientId: p.clientId } })
+        if (key !== null) known.set(key, event.id)
+        rows.push({ id: event.id, roomId: p.roomId, userId: Number(p.user.id), text: p.text, clientId: p.clientId, createdAt: event.createdAt })
+        outcomes.push({ id: event.id, json: storedEventJson(event) })
+      }
+      await insertMessages(trx, rows)
+      return outcomes
+    })
+    const fresh = new Map(result.filter(o => o.json !== null).map(o => [o.id, o.json as string]))
+    const repeatedIds = result.filter(o => o.json === null && !fresh.has(o.id)).map(o => o.id)
+    const earlier = await eventsById(this.db, repeatedIds)
+    return result.map(o => o.json !== null
+      ? { json: o.json, created: true }
+      : { json: fresh.get(o.id) ?? earlier.get(o.id) ?? '', created: false })
+  }
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { requireUser } from '../auth/plugin.js'
+import { AppError } from '../http/errors.js'
+import { ErrorSchema, EventSchema } from '../http/schemas.js'
+import type { PollEngine } from './engine.js'
+import type { Presence } from './presence.js'
+
+export interface PollRoutesOptions {
+  engine: PollEngine
+  presence: Presence
+  pollTimeout: number
+  pollMaxTimeout: number
+}
+
+const cursorPattern = /^[0-9]{1,15}$/
+
+export default async function pollRoutes (root: FastifyInstance, opts: PollRoutesOptions): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { engine, presence } = opts
+
+  app.get('/poll', {
+    config: { authFromCache: true },
+    schema: {
+      tags: ['poll'],
+      description: 'Long poll: the events after `cursor` visible to the caller, held until one arrives or `timeout` seconds pass.',
+      querystring: Type.Object({
+        cursor: Type.Optional(Type.String({ maxLength: 64, description: 'Opaque; from the previous answer. Without it: the current head.' })),
+        // Out-of-range timeouts are capped rather than refused (the contract says so).
+        timeout: Type.Optional(Type.Integer({ minimum: 0 })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 }))
+      }),
+      response: {
+        200: Type.Object({ events: Type.Array(EventSchema), cursor: Type.String(), hasMore: Type.Boolean() }),
+        400: ErrorSchema,
+        401: ErrorSchema,
+        409: ErrorSchema,
+        429: ErrorSchema,
+        503: ErrorSchema
+      }
+    }
+  }, async (request, reply) => {
+    const user = requireUser(request)
+    const { cursor: rawCursor, timeout, limit } = request.query
+    if (rawCursor !== undefined && !cursorPattern.test(rawCursor)) {
+      throw new AppError('invalid', 'That cursor is not one this server gave out.', { fields: { cursor: 'is malformed' } })
+    }
+    const timeoutSeconds = Math.min(timeout ?? opts.pollTimeout, opts.pollMaxTimeout)
+    // The one exit for a client that goes away mid-hold: the engine forgets the poll at once.
+    const controller = new AbortController()
+    const onClose = (): void => { if (!reply.raw.writableFinished) controller.abort() }
+    reply.raw.once('close', onClose)
+    presence.touch(user.id)
+    try {
+      const answer = await engine.poll({
+        userId: user.id,
+        cursor: rawCursor === undefined ? null : Number(rawCursor),
+        limit: limit ?? 100,
+        timeoutMs: timeoutSeconds * 1000,
+        signal: controller.signal
+      })
+      reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no').type('application/json; charset=utf-8')
+      return await reply.send(`{"events":[${answer.events.join(',')}],"cursor":"${answer.cursor}","hasMore":${answer.hasMore}}` as never)
+    } finally {
+      reply.raw.removeListener('close', onClose)
+    }
+  })
+}

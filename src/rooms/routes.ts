@@ -1,0 +1,115 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { requireUser } from '../auth/plugin.js'
+import { ErrorSchema, Id, NoContent, RoomName, RoomParams, RoomSchema, UserSchema, Username } from '../http/schemas.js'
+import { roomJson } from './repository.js'
+import type { RoomService } from './service.js'
+
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema }
+const RoomReply = Type.Object({ room: RoomSchema })
+
+export default async function roomRoutes (root: FastifyInstance, opts: { rooms: RoomService }): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { rooms } = opts
+
+  app.get('/rooms', {
+    schema: {
+      tags: ['rooms'],
+      response: {
+        200: Type.Object({
+          rooms: Type.Array(Type.Object({
+            id: Id,
+            name: Type.Union([Type.String(), Type.Null()]),
+            kind: Type.String(),
+            visibility: Type.String(),
+            unread: Type.Integer(),
+            lastEventId: Type.Union([Id, Type.Null()]),
+            peer: Type.Union([UserSchema, Type.Null()], { description: 'For a direct room: the other member' })
+          }))
+        }),
+        ...errors
+      }
+    }
+  }, async (request) => {
+    const list = await rooms.listMine(requireUser(request))
+    return {
+      rooms: list.map(r => ({ ...roomJson(r), unread: r.unread, lastEventId: r.lastEventId === null ? null : String(r.lastEventId), peer: r.peer }))
+    }
+  })
+
+  app.get('/rooms/public', {
+    schema: {
+      tags: ['rooms'],
+      response: {
+        200: Type.Object({
+          rooms: Type.Array(Type.Object({ id: Id, name: Type.String(), visibility: Type.String(), memberCount: Type.Integer(), joined: Type.Boolean() }))
+        }),
+        ...errors
+      }
+    }
+  }, async (request) => {
+    const list = await rooms.listPublic(requireUser(request))
+    return { rooms: list.map(r => ({ id: String(r.id), name: r.name ?? '', visibility: r.visibility, memberCount: r.memberCount, joined: r.joined })) }
+  })
+
+  app.post('/rooms', {
+    schema: {
+      tags: ['rooms'],
+      body: Type.Object({ name: RoomName, visibility: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])) }),
+      response: { 201: RoomReply, ...errors }
+    }
+  }, async (request, reply) => {
+    const room = await rooms.create(requireUser(request), request.body.name, request.body.visibility ?? 'public')
+    return await reply.code(201).send({ room: roomJson(room) })
+  })
+
+  app.post('/rooms/:room/join', {
+    schema: { tags: ['rooms'], params: RoomParams, response: { 200: RoomReply, ...errors } }
+  }, async (request) => ({ room: roomJson(await rooms.join(requireUser(request), request.params.room)) }))
+
+  app.post('/rooms/:room/leave', {
+    schema: { tags: ['rooms'], params: RoomParams, response: { 204: NoContent, ...errors } }
+  }, async (request, reply) => {
+    await rooms.leave(requireUser(request), request.params.room)
+    return await reply.code(204).send(null)
+  })
+
+  app.post('/rooms/:room/members', {
+    schema: {
+      tags: ['rooms'],
+      params: RoomParams,
+      body: Type.Object({ username: Username }),
+      response: { 200: Type.Object({ user: UserSchema }), 201: Type.Object({ user: UserSchema }), ...errors }
+    }
+  }, async (request, reply) => {
+    const { added, member } = await rooms.invite(requireUser(request), request.params.room, request.body.username)
+    return await reply.code(added ? 201 : 200).send({ user: member })
+  })
+
+  app.get('/rooms/:room/members', {
+    schema: {
+      tags: ['rooms'],
+      params: RoomParams,
+      response: { 200: Type.Object({ members: Type.Array(Type.Object({ id: Id, username: Type.String(), displayName: Type.String(), online: Type.Boolean() })) }), ...errors }
+    }
+  }, async (request) => ({ members: await rooms.members(requireUser(request), request.params.room) }))
+
+  app.post('/direct', {
+    schema: {
+      tags: ['rooms'],
+      body: Type.Object({ username: Username }),
+      response: { 200: RoomReply, 201: RoomReply, ...errors }
+    }
+  }, async (request, reply) => {
+    const { room, created } = await rooms.direct(requireUser(request), request.body.username)
+    return await reply.code(created ? 201 : 200).send({ room: roomJson(room) })
+  })
+
+  app.post('/rooms/:room/read', {
+    schema: { tags: ['rooms'], params: RoomParams, body: Type.Object({ eventId: Id }), response: { 204: NoContent, ...errors } }
+  }, async (request, reply) => {
+    await rooms.markRead(requireUser(request), request.params.room, Number(request.body.eventId))
+    return await reply.code(204).send(null)
+  })
+}
