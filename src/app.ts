@@ -177,8 +177,8 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
   presence.start()
   const housekeeping = setInterval(() => {
     membership.evictIdle(userId => pollEngine.registry.hasUser(userId))
-    void messages.pruneEphemeral().catch(() => {})
-    void pruneRevokedSessions(db).catch(() => {})
+    messages.pruneEphemeral().catch(() => {})
+    pruneRevokedSessions(db).catch(() => {})
   }, 60000)
   housekeeping.unref()
 

@@ -112,4 +112,3 @@ export interface Database {
   rate_limits: RateLimitsTable
   schema_migrations: SchemaMigrationsTable
 }
-

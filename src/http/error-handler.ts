@@ -53,7 +53,7 @@ function toAppError (err: FastifyError & { validation?: ValidationItem[], valida
 
 export function sendError (reply: FastifyReply, error: AppError): FastifyReply {
   const { fields, cursor, retryAfter } = error.extras
-  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter))
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
   const body: Record<string, unknown> = { code: error.code, message: error.message }
   if (fields !== undefined) body.fields = fields
   if (cursor !== undefined) body.cursor = cursor

@@ -36,7 +36,7 @@ export class SendBatcher {
   async send (request: SendRequest): Promise<SendResult> {
     return await new Promise<SendResult>((resolve, reject) => {
       this.queue.push({ ...request, resolve, reject })
-      if (!this.flushing) void this.flush()
+      if (!this.flushing) this.flush().catch(() => {})
     })
   }
 

@@ -17,7 +17,7 @@ export class Presence {
   constructor (private readonly db: Db, private readonly log: FastifyBaseLogger, private readonly heldHere: (userId: number) => boolean) {}
 
   start (): void {
-    this.timer = setInterval(() => { void this.flush() }, flushEveryMs)
+    this.timer = setInterval(() => { this.flush().catch(() => {}) }, flushEveryMs)
     this.timer.unref()
   }
 
@@ -31,7 +31,7 @@ export class Presence {
       const first = this.seen.size === 0
       this.seen.add(userId)
       // Someone who just came online should show so on other nodes soon.
-      if (first) setTimeout(() => { void this.flush() }, 1000).unref()
+      if (first) setTimeout(() => { this.flush().catch(() => {}) }, 1000).unref()
     }
   }
 
