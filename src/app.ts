@@ -15,6 +15,7 @@ import { connectDatabase, pingDatabase, type DatabaseHandle } from './db/connect
 import { migrate } from './db/migrate.js'
 import errorHandler, { sendError } from './http/error-handler.js'
 import { AppError } from './http/errors.js'
+import { applySecurityHeaders, securityHeaders } from './http/security-headers.js'
 import { createRateLimits } from './http/rate-limits.js'
 import { EventLog } from './events/event-log.js'
 import { EventFeed } from './events/feed.js'
@@ -97,6 +98,12 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
     connectionTimeout: (config.pollMaxTimeout + 30) * 1000,
     requestTimeout: (config.pollMaxTimeout + 30) * 1000,
     pluginTimeout: 60000,
+    // A URL that cannot be decoded is refused before any hook runs: answer it in
+    // the contract's shape and with the same security headers as everything else.
+    frameworkErrors: (err, request, reply) => {
+      applySecurityHeaders(request.raw, reply.raw)
+      return sendError(reply, new AppError('invalid', 'The request is not valid.', { fields: { url: err.message } }))
+    },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 }
   })
 
@@ -104,27 +111,15 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
   await app.register(errorHandler)
   await app.register(cookie)
   await app.register(formbody, { bodyLimit: config.bodyLimit })
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"]
-      }
-    },
-    frameguard: { action: 'deny' },
-    // Behind plain-HTTP proxies HSTS is the operator's decision, not the app's.
-    strictTransportSecurity: false,
-    crossOriginEmbedderPolicy: false
+  // curl scripts send `Content-Type: application/json` with no body on bodiless
+  // routes (logout, join, DELETE): read that as no body rather than refuse it.
+  const jsonParser = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) { done(null, undefined); return }
+    jsonParser(request, String(body), done)
   })
+  await app.register(helmet, securityHeaders)
   await app.register(rateLimit, { global: false })
   await app.register(swagger, {
     openapi: {

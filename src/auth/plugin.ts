@@ -55,8 +55,10 @@ export function clearSessionCookie (request: FastifyRequest, reply: FastifyReply
  */
 export default fp(async function authPlugin (app: FastifyInstance, opts: AuthPluginOptions) {
   app.decorateRequest('user', null)
-  app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith(opts.apiPrefix)) return
+  app.addHook('onRequest', async (request, reply) => {
+    // Static files need no credentials; unknown routes answer 404, not 401.
+    const route = request.routeOptions.url
+    if (route === undefined || !route.startsWith(opts.apiPrefix)) return
     const config = request.routeOptions.config
     const authorization = request.headers.authorization
     const bearer = authorization !== undefined && /^Bearer\s+/i.test(authorization)
@@ -73,7 +75,13 @@ export default fp(async function authPlugin (app: FastifyInstance, opts: AuthPlu
       return
     }
     const cookie = request.cookies[sessionCookieName]
-    if (cookie !== undefined && cookie !== '') request.user = await opts.auth.fromCookie(cookie, cached)
+    if (cookie !== undefined && cookie !== '') {
+      request.user = await opts.auth.fromCookie(cookie, cached)
+      if (request.user !== null) {
+        const fresh = await opts.auth.resealIfOld(cookie)
+        if (fresh !== null) setSessionCookie(request, reply, opts, fresh)
+      }
+    }
     if (request.user === null && config.public !== true) throw new AppError('unauthenticated', 'Sign in or send a bearer token.')
   })
 }, { name: 'auth', dependencies: ['@fastify/cookie'] })

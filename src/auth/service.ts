@@ -149,6 +149,17 @@ export class AuthService {
     return { user, cookie: await this.newSession(user) }
   }
 
+  /**
+   * A valid cookie sealed with an older secret, sealed again with the current
+   * one (same session), so the older secret can be retired without signing
+   * active users out; null when the cookie needs nothing.
+   */
+  async resealIfOld (cookie: string): Promise<string | null> {
+    if (this.deps.sealer.isCurrent(cookie)) return null
+    const session = await this.deps.sealer.unseal(cookie)
+    return session === null ? null : await this.deps.sealer.seal(session)
+  }
+
   private async newSession (user: users.UserRecord): Promise<string> {
     return await this.deps.sealer.seal({ userId: String(user.id), sessionId: newSessionId(), version: user.sessionVersion })
   }

@@ -20,17 +20,25 @@ const secretId = (secret: string): string =>
  */
 export class SessionSealer {
   private readonly sealWith: Record<string, string>
+  private readonly currentSuffix: string
   private readonly unsealWith: Record<string, string>
 
   constructor (secrets: string[], readonly ttlSeconds: number) {
     const [first] = secrets
     if (first === undefined) throw new Error('at least one session secret is needed')
     this.sealWith = { [secretId(first)]: first }
+    // iron-session ends a seal with `~<id of the secret that sealed it>`.
+    this.currentSuffix = `~${secretId(first)}`
     this.unsealWith = Object.fromEntries(secrets.map(s => [secretId(s), s]))
   }
 
   async seal (data: SessionData): Promise<string> {
     return await sealData({ u: data.userId, s: data.sessionId, v: data.version }, { password: this.sealWith, ttl: this.ttlSeconds })
+  }
+
+  /** True when the cookie was sealed with the first (current) secret. */
+  isCurrent (cookie: string): boolean {
+    return cookie.endsWith(this.currentSuffix)
   }
 
   /** A cookie that is tampered with, expired, or sealed with a retired secret reads as no session. */

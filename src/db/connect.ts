@@ -56,10 +56,10 @@ export function connectDatabase (options: ConnectOptions): DatabaseHandle {
   }
   mkdirSync(options.dataDir, { recursive: true })
   const file = new SqliteDatabase(join(options.dataDir, 'chat.sqlite'))
-  file.pragma('journal_mode = WAL')
-  file.pragma('synchronous = NORMAL')
   // Several processes may share the file (Passenger, `npm run migrate`): wait instead of failing.
   file.pragma('busy_timeout = 5000')
+  file.pragma('journal_mode = WAL')
+  file.pragma('synchronous = NORMAL')
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }), log })
   return { db, dialect: 'sqlite', queryCount: () => queries, close: async () => { await db.destroy() } }
 }

@@ -44,9 +44,14 @@ export async function migrate (db: Kysely<Database>, dialect: Dialect, log: (msg
       const done: string[] = []
       for (const migration of migrations) {
         if (applied.has(migration.name)) continue
-        log(`applying migration ${migration.name}`)
         // SQLite runs DDL in transactions; MySQL commits each DDL statement itself.
-        if (dialect === 'sqlite') await sql.raw('BEGIN IMMEDIATE').execute(conn)
+        if (dialect === 'sqlite') {
+          await sql.raw('BEGIN IMMEDIATE').execute(conn)
+          // Another process may have applied it while this one waited for the lock.
+          const already = await conn.selectFrom('schema_migrations').select('name').where('name', '=', migration.name).executeTakeFirst()
+          if (already !== undefined) { await sql.raw('COMMIT').execute(conn); continue }
+        }
+        log(`applying migration ${migration.name}`)
         try {
           for (const statement of migration.statements) await sql.raw(statement).execute(conn)
           // The file records itself (so a hand import counts); make sure all the same.

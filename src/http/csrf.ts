@@ -12,6 +12,16 @@ function hostOf (value: string): string | null {
   }
 }
 
+/** The origin a header names (`Origin` is one; `Referer` is a full URL), or null. */
+function originOf (value: string): string | null {
+  try {
+    const origin = new URL(value).origin
+    return origin === 'null' ? null : origin
+  } catch {
+    return null
+  }
+}
+
 const stripDefaultPort = (host: string): string => host.replace(/:(80|443)$/, '')
 
 /**
@@ -26,7 +36,9 @@ export function isCrossOriginWrite (request: FastifyRequest, allowedOrigins: rea
   const source = origin ?? request.headers.referer
   if (source === undefined || source === '') return false
   if (origin === 'null') return true
-  if (allowedOrigins.includes(source.replace(/\/$/, ''))) return false
+  // Compared as origins: a Referer is a whole URL, never equal to an allowed origin.
+  const sourceOrigin = originOf(source)
+  if (sourceOrigin !== null && allowedOrigins.some(o => o.replace(/\/$/, '') === sourceOrigin)) return false
   const sourceHost = hostOf(source)
   if (sourceHost === null) return true
   return sourceHost !== stripDefaultPort(request.host)

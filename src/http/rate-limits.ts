@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RateLimitConfig } from '../config.js'
 import type { Db, Dialect } from '../db/connect.js'
 import { AppError } from './errors.js'
-import { databaseRateLimitStore } from './rate-limit-store.js'
+import { DatabaseRateLimitStore } from './rate-limit-store.js'
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
@@ -26,21 +26,30 @@ const userKey = (request: FastifyRequest): string => `u${request.user?.id ?? req
 
 export function createRateLimits (app: FastifyInstance, config: RateLimitConfig, db: Db, dialect: Dialect): RateLimits {
   if (config.disabled) return { register: noLimit, loginByAddress: noLimit, loginByUsername: noLimit, loginByUser: noLimit, tokens: noLimit, send: noLimit }
+  // Per-process limits, in @fastify/rate-limit's memory store.
+  const local = (max: number, seconds: number, keyGenerator: (r: FastifyRequest) => string): Hook =>
+    app.rateLimit({ max, timeWindow: seconds * 1000, keyGenerator, errorResponseBuilder: builder }) as unknown as Hook
   // Password guessing must be slowed on every node at once: that store is the database.
-  const shared = databaseRateLimitStore(db, dialect)
-  const make = (max: number, seconds: number, keyGenerator: (r: FastifyRequest) => string, store?: typeof shared): Hook =>
-    app.rateLimit({ max, timeWindow: seconds * 1000, keyGenerator, errorResponseBuilder: builder, ...(store === undefined ? {} : { store }) }) as unknown as Hook
+  // These hooks call the store themselves, because @fastify/rate-limit's
+  // `rateLimit()` hooks ignore a per-hook `store` (they all use the plugin's
+  // memory store) and let only the first of them run per request, which
+  // silently disabled the per-username login limit behind the per-address one.
+  const store = new DatabaseRateLimitStore(db, dialect)
+  const shared = (max: number, seconds: number, keyGenerator: (r: FastifyRequest) => string): Hook => async (request) => {
+    const hit = await store.hit(keyGenerator(request), seconds * 1000)
+    if (hit.current > max) throw builder(request, hit)
+  }
   return {
-    register: make(config.registerMax, config.registerWindowSeconds, r => `register:${r.ip}`, shared),
-    loginByAddress: make(config.loginMax, config.loginWindowSeconds, r => `login-ip:${r.ip}`, shared),
+    register: shared(config.registerMax, config.registerWindowSeconds, r => `register:${r.ip}`),
+    loginByAddress: shared(config.loginMax, config.loginWindowSeconds, r => `login-ip:${r.ip}`),
     // Per username too, so spreading guesses over many addresses does not help; the
     // window is short, so an attacker can slow a user's sign-in, not lock it out for long.
-    loginByUsername: make(config.loginMax, config.loginWindowSeconds, r => {
+    loginByUsername: shared(config.loginMax, config.loginWindowSeconds, r => {
       const body = r.body as { username?: unknown } | undefined
       return `login-user:${typeof body?.username === 'string' ? body.username.toLowerCase().slice(0, 64) : ''}`
-    }, shared),
-    loginByUser: make(config.loginMax, config.loginWindowSeconds, r => `password:${userKey(r)}`, shared),
-    tokens: make(config.tokenMax, config.tokenWindowSeconds, r => `tokens:${userKey(r)}`),
-    send: make(config.sendMax, config.sendWindowSeconds, r => `send:${userKey(r)}`)
+    }),
+    loginByUser: shared(config.loginMax, config.loginWindowSeconds, r => `password:${userKey(r)}`),
+    tokens: local(config.tokenMax, config.tokenWindowSeconds, r => `tokens:${userKey(r)}`),
+    send: local(config.sendMax, config.sendWindowSeconds, r => `send:${userKey(r)}`)
   }
 }
