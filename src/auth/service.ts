@@ -1,5 +1,5 @@
 import type { Db } from '../db/connect.js'
-import { isDuplicateKey } from '../db/errors.js'
+import { isDatabaseUnavailable, isDuplicateKey } from '../db/errors.js'
 import type { EventLog } from '../events/event-log.js'
 import type { FeedEvent } from '../events/feed.js'
 import { AppError } from '../http/errors.js'
@@ -91,8 +91,15 @@ export class AuthService {
     const hash = hashApiToken(token)
     const now = Date.now()
     let owner: CachedToken | undefined = cached ? this.tokenCache.get(hash) : undefined
+    const stale = owner
     if (owner === undefined || now - owner.at > cacheTtlMs) {
-      const found = await tokens.findTokenOwner(this.deps.db, hash)
+      let found: Awaited<ReturnType<typeof tokens.findTokenOwner>>
+      try {
+        found = await tokens.findTokenOwner(this.deps.db, hash)
+      } catch (err) {
+        if (stale === undefined || !cached || !isDatabaseUnavailable(err)) throw err
+        found = { tokenId: stale.tokenId, userId: stale.userId, lastUsedAt: now }
+      }
       if (found === undefined) { this.tokenCache.delete(hash); return null }
       owner = { userId: found.userId, tokenId: found.tokenId, at: now }
       this.tokenCache.set(hash, owner)
@@ -109,9 +116,19 @@ export class AuthService {
     const now = Date.now()
     const hit = this.userCache.get(userId)
     if (hit !== undefined && now - hit.at < cacheTtlMs) return hit
-    const user = await users.findUserById(this.deps.db, userId)
+    let user: users.UserRecord | undefined
+    let revoked: string[]
+    try {
+      user = await users.findUserById(this.deps.db, userId)
+      revoked = user === undefined ? [] : await users.revokedSessionsOf(this.deps.db, userId)
+    } catch (err) {
+      // While the database is away, polls go on with what this node last knew;
+      // changes made meanwhile reach it through the event stream once it is back.
+      if (hit !== undefined && isDatabaseUnavailable(err)) return hit
+      throw err
+    }
     if (user === undefined) { this.userCache.delete(userId); return undefined }
-    const entry = { user, revoked: new Set(await users.revokedSessionsOf(this.deps.db, userId)), at: now }
+    const entry = { user, revoked: new Set(revoked), at: now }
     this.userCache.set(userId, entry)
     return entry
   }

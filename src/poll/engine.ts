@@ -52,7 +52,7 @@ export class PollEngine {
 
   async poll (req: PollRequest): Promise<PollAnswer> {
     if (this.closing) throw new AppError('unavailable', 'This server is shutting down; poll again.', { retryAfter: 1 })
-    if (req.cursor === null) return { events: [], cursor: this.feed.head, hasMore: false }
+    if (req.cursor === null) return { events: [], cursor: await this.startingCursor(), hasMore: false }
     const cursor = req.cursor
     if (cursor > this.feed.head) await this.catchUpTo(cursor)
 
@@ -75,6 +75,19 @@ export class PollEngine {
   releaseAll (): void {
     this.closing = true
     for (const w of this.registry.all()) w.settle({ events: [], cursor: w.cursor, hasMore: false })
+  }
+
+  /**
+   * The head committed to the database, not this process's reader's: another
+   * process may have written events this one has not read yet, which a client
+   * that loaded history from there must not receive again.
+   */
+  private async startingCursor (): Promise<number> {
+    try {
+      return Math.max(this.feed.head, await this.feed.readCommittedHead())
+    } catch {
+      return this.feed.head
+    }
   }
 
   private async catchUpTo (cursor: number): Promise<void> {

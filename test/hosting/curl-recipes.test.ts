@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -55,7 +55,7 @@ t.test('the recipes work against a real server', async t => {
     return found
   }
   const checked = new Set<string>()
-  const run = async (name: string, extraEnv: Record<string, string> = {}): Promise<RunResult> => {
+  const run = async (t: Test, name: string, extraEnv: Record<string, string> = {}): Promise<RunResult> => {
     checked.add(name)
     const { lang, code } = recipe(name)
     const result = lang === 'php'
@@ -66,7 +66,7 @@ t.test('the recipes work against a real server', async t => {
   }
 
   t.test('make-token', async t => {
-    const { stdout } = await run('make-token')
+    const { stdout } = await run(t, 'make-token')
     const printed = stdout.trim()
     t.match(printed, /^\S{16,}$/, 'prints one token')
     const me = await request(`${api}/api/me`, { headers: { authorization: `Bearer ${printed}` } })
@@ -75,20 +75,20 @@ t.test('the recipes work against a real server', async t => {
   })
 
   t.test('post-form', async t => {
-    await run('post-form')
+    await run(t, 'post-form')
     t.ok((await history()).some(text => /^Backup of \S+ finished at \d\d:\d\d UTC$/.test(text)), 'the message is stored')
   })
 
   t.test('post-json, twice: the clientId stores it once', async t => {
-    await run('post-json', { BUILD_NUMBER: '41' })
-    await run('post-json', { BUILD_NUMBER: '41' })
+    await run(t, 'post-json', { BUILD_NUMBER: '41' })
+    await run(t, 'post-json', { BUILD_NUMBER: '41' })
     t.equal((await history()).filter(text => text === 'Build #41 passed').length, 1)
   })
 
   t.test('post-file keeps the text byte for byte', async t => {
     const notes = 'Release 2.4 ✓\n\n- polls hold 25 s\n- Grüße, “quotes” & <tags>\n'
     writeFileSync(join(work, 'release-notes.txt'), notes)
-    await run('post-file')
+    await run(t, 'post-file')
     const stored = (await history()).find(text => text.startsWith('Release 2.4'))
     t.equal(stored?.trimEnd(), notes.trimEnd())
   })
@@ -96,13 +96,29 @@ t.test('the recipes work against a real server', async t => {
   t.test('post-log-tail', async t => {
     const lines = Array.from({ length: 40 }, (_, i) => `step ${i + 1} ok`)
     writeFileSync(join(work, 'build.log'), lines.join('\n') + '\n')
-    await run('post-log-tail')
+    await run(t, 'post-log-tail')
     const stored = (await history()).find(text => text.startsWith('step 26 ok'))
     t.equal(stored?.trimEnd(), lines.slice(25).join('\n'))
   })
 
+  t.test('edit-message goes through X-HTTP-Method-Override: PATCH', async t => {
+    await run(t, 'edit-message')
+    const texts = await history()
+    t.ok(texts.includes('Deploy of release 2.4 finished ✓'), 'the edited text is stored')
+    t.notOk(texts.includes('Deploy of release 2.4 started…'), 'the first text is gone')
+  })
+
+  t.test('delete-message goes through X-HTTP-Method-Override: DELETE', async t => {
+    const doomed = await request(`${api}/api/rooms/${ROOM}/messages`, {
+      body: { text: 'posted by mistake' }, headers: { authorization: `Bearer ${token}` }
+    })
+    t.equal(doomed.status, 201, doomed.text)
+    await run(t, 'delete-message', { MESSAGE_ID: String(doomed.json?.event?.id) })
+    t.notOk((await history()).includes('posted by mistake'))
+  })
+
   t.test('history', async t => {
-    const { stdout } = await run('history')
+    const { stdout } = await run(t, 'history')
     const lines = stdout.trim().split('\n')
     t.ok(lines.some(line => line.endsWith(`${USER}: Build #41 passed`)), stdout)
     t.match(lines[0] ?? '', /^\S+ {2}ci-bot: /, 'each line is time, user and text')
@@ -158,7 +174,7 @@ t.test('the recipes work against a real server', async t => {
   })
 
   t.test('php', { skip: hasPhp ? false : 'php-cli with php-curl is not installed (.ci/install-proxies.sh)' }, async t => {
-    const { stdout } = await run('php')
+    const { stdout } = await run(t, 'php')
     t.match(stdout, /^posted message \d+$/m)
     t.ok((await history()).includes('New order #1042 from the web shop'))
   })

@@ -214,11 +214,17 @@ async function proxyUp (
   t: Teardown, name: Proxy['name'], child: ChildProcess, dir: string, httpPort: number, httpsPort: number
 ): Promise<Proxy> {
   let out = ''
+  let failed: Error | undefined
   child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  // ENOENT when the proxy is not installed: say how to get it.
+  child.once('error', (err) => { failed = err })
+  const exited = new Promise<void>(resolve => {
+    child.once('exit', () => resolve())
+    child.once('error', () => resolve())
+  })
   t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    if (failed === undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
     await exited
   })
   const errorLog = join(dir, 'error.log')
@@ -227,6 +233,7 @@ async function proxyUp (
   const proxy = { name, url: `${origin}/chat`, httpsUrl: `https://127.0.0.1:${httpsPort}/chat`, origin, log }
   const deadline = Date.now() + 15000
   for (;;) {
+    if (failed !== undefined) throw new Error(`${name} could not be started (${failed.message}); run .ci/install-proxies.sh`)
     if (child.exitCode !== null) throw new Error(`${name} exited early (${child.exitCode}):\n${log()}`)
     try {
       const res = await request(`${proxy.url}/api/health`, { timeoutMs: 2000 })

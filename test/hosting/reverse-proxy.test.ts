@@ -72,16 +72,23 @@ for (const kind of ['nginx', 'apache'] as const) {
       t.equal(secure.status, 201, secure.text)
       t.match(secure.headers['set-cookie']?.[0] ?? '', /;\s*Secure/i, 'Secure when the proxy says the browser used HTTPS')
 
-      const spoofed = await register(app.url, 'frank', { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' })
+      const spoofed = await request(`${app.url}/api/register`, {
+        body: { username: 'frank', password: PASSWORD },
+        headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' },
+        localAddress: '127.0.0.2'
+      })
       t.equal(spoofed.status, 201, spoofed.text)
       t.notMatch(spoofed.headers['set-cookie']?.[0] ?? '', /;\s*Secure/i,
         'a direct request is not believed when it claims HTTPS')
     })
 
     t.test('rate limits see the client address the trusted proxy forwards', async t => {
+      // A new username on every attempt, so that only the per-address login
+      // limit can answer 429 (the server also limits attempts per username).
+      let attempt = 0
       const login = async (base: string, forwardedFor: string, localAddress?: string): Promise<number> => {
         const res = await request(`${base}/api/login`, {
-          body: { username: 'alice', password: 'wrong password!' },
+          body: { username: `nobody-${++attempt}`, password: 'wrong password!' },
           headers: { 'x-forwarded-for': forwardedFor },
           ...(localAddress !== undefined ? { localAddress } : {})
         })
