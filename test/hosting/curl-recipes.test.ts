@@ -15,6 +15,12 @@ const recipes = new Map<string, { lang: string, code: string }>()
 for (const m of markdown.matchAll(/<!-- recipe: ([\w-]+) -->\n```(\w+)\n([\s\S]*?)\n```/g)) {
   recipes.set(m[1] ?? '', { lang: m[2] ?? '', code: m[3] ?? '' })
 }
+// The README's quick tour is held to the same rule.
+const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8')
+for (const m of readme.matchAll(/<!-- recipe: ([\w-]+) -->\n```(\w+)\n([\s\S]*?)\n```/g)) {
+  recipes.set(m[1] ?? '', { lang: m[2] ?? '', code: m[3] ?? '' })
+}
+const readmeRecipes = [...readme.matchAll(/<!-- recipe: /g)].length
 const runnableFences = [...markdown.matchAll(/^```(sh|bash|shell|console|php)\s*$/gm)].length
 
 const USER = 'ci-bot'
@@ -24,7 +30,8 @@ const ROOM = 'deploys'
 const hasPhp = spawnSync('php', ['-r', 'exit(function_exists("curl_init") ? 0 : 1);']).status === 0
 
 t.test('every runnable block in docs/CURL.md is a tagged recipe', async t => {
-  t.equal(recipes.size, runnableFences, 'each sh/php block has a <!-- recipe: NAME --> line right above it')
+  t.equal(recipes.size - readmeRecipes, runnableFences, 'each sh/php block has a <!-- recipe: NAME --> line right above it')
+  t.ok(readmeRecipes > 0, 'the README shows curl too')
 })
 
 t.test('the recipes work against a real server', async t => {
@@ -171,6 +178,19 @@ t.test('the recipes work against a real server', async t => {
     await new Promise(resolve => setTimeout(resolve, 500))
     const later = out.slice(seenFrom).split('\n').filter(line => line !== '' && !line.includes('knock'))
     t.same(later, [`${USER}: first after start`, `${USER}: second after start`], 'in order, once, only this room')
+  })
+
+  t.test('readme-quick-tour: send, read, and a poll answered by what is sent meanwhile', async t => {
+    const tour = run(t, 'readme-quick-tour')
+    // The tour's last command holds a poll for up to 5 s: a message sent meanwhile answers it.
+    await new Promise(resolve => setTimeout(resolve, 2000))
+    const sent = await request(`${api}/api/rooms/${ROOM}/messages`, { body: { text: 'during the tour' }, headers: { authorization: `Bearer ${token}` } })
+    t.equal(sent.status, 201, sent.text)
+    const { stdout } = await tour
+    const lines = stdout.trim().split('\n')
+    t.ok(lines.includes('Build 142 passed'), stdout)
+    const last = JSON.parse(lines[lines.length - 1] ?? '{}')
+    t.ok(last.events.some((e: { text?: string }) => e.text === 'during the tour'), stdout)
   })
 
   t.test('php', { skip: hasPhp ? false : 'php-cli with php-curl is not installed (.ci/install-proxies.sh)' }, async t => {
