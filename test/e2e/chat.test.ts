@@ -155,6 +155,29 @@ t.test('two people chat in a channel and a direct room under /chat', async t => 
     await alice.unroute('**/api/rooms/*/messages')
   })
 
+  t.test('Shift+Enter makes a new line; a hidden tab counts unread in its title', async t => {
+    const box = alice.getByLabel('Message', { exact: true })
+    await box.fill('line one')
+    await box.press('Shift+Enter')
+    await box.pressSequentially('line two')
+    await box.press('Enter')
+    await waitForMessage(bob, 'line two')
+    t.equal(await messageInLog(bob, 'line two').locator('.text').textContent(), 'line one\nline two')
+
+    const setVisibility = async (state: 'hidden' | 'visible') => {
+      // A string, not a function: tsx would wrap a function's inner arrows in a helper the page lacks.
+      await bob.evaluate(`Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '${state}' });
+        document.dispatchEvent(new Event('visibilitychange'))`)
+    }
+    await setVisibility('hidden')
+    await say(alice, 'while bob looks away')
+    await waitForMessage(bob, 'while bob looks away')
+    await until('the unread count in the title', async () => /^\(1\) #lobby/.test(await bob.title()))
+    await setVisibility('visible')
+    await until('the title without a count', async () => await bob.title() === '#lobby · Chat')
+    t.pass('the title followed')
+  })
+
   t.test('nothing went wrong on the way', async t => {
     t.same(problems.flat(), [], 'no dialog, page error or CSP refusal')
     t.same(outside, [], 'every request stayed under BASE_PATH')

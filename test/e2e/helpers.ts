@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js'
-import { startMock } from './mock-dev.js'
 
 // Shared by the browser tests: a real server process, a real headless
 // Chromium (Debian's /usr/bin/chromium), and the few steps every test takes
@@ -47,7 +46,7 @@ export async function startChat (t: Teardown, options: { basePath?: string, env?
     BASE_PATH: options.basePath ?? '',
     ...options.env
   }
-  const server = process.env.E2E_MOCK ? await startMock(t, env) : await startServerProcess(t, env)
+  const server = await startServerProcess(t, env)
   return { server, db, env, home: server.url + '/' }
 }
 
@@ -55,7 +54,7 @@ export async function startChat (t: Teardown, options: { basePath?: string, env?
 export async function restartServer (t: Teardown, chat: Chat): Promise<void> {
   const port = chat.server.port
   await chat.server.stop()
-  chat.server = process.env.E2E_MOCK ? await startMock(t, chat.env, { port }) : await startServerProcess(t, chat.env, { port })
+  chat.server = await startServerProcess(t, chat.env, { port })
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
@@ -84,7 +83,7 @@ export async function register (page: Page, home: string, username: string): Pro
   await page.getByLabel('Username', { exact: true }).fill(username)
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
   await page.getByRole('button', { name: 'Create account' }).click()
-  await page.getByRole('navigation', { name: 'Rooms' }).waitFor()
+  await page.getByRole('button', { name: 'Sign out' }).waitFor()
 }
 
 export async function signIn (page: Page, home: string, username: string): Promise<void> {
@@ -92,7 +91,7 @@ export async function signIn (page: Page, home: string, username: string): Promi
   await page.getByLabel('Username', { exact: true }).fill(username)
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('navigation', { name: 'Rooms' }).waitFor()
+  await page.getByRole('button', { name: 'Sign out' }).waitFor()
 }
 
 export async function createRoom (page: Page, name: string): Promise<void> {

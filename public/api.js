@@ -1,0 +1,115 @@
+/* global fetch, DOMException */
+// The HTTP contract, one function per route. Every URL is relative so the app
+// works under any BASE_PATH: the page is served at `{BASE_PATH}/` and
+// `fetch('api/me')` resolves to `{BASE_PATH}/api/me`.
+
+/** A failed request: `status` 0 means the network failed before an answer. */
+export class ApiError extends Error {
+  constructor (status, error = {}, retryAfter = null) {
+    super(error.message || (status === 0 ? 'Cannot reach the server' : `Request failed (${status})`))
+    this.name = 'ApiError'
+    this.status = status
+    this.code = error.code || (status === 0 ? 'network' : 'http_' + status)
+    this.fields = error.fields || null
+    this.cursor = error.cursor ?? null
+    /** Milliseconds the server asked us to wait (Retry-After), or null. */
+    this.retryAfter = retryAfter
+  }
+
+  /** Worth trying again later with the same request (network, 5xx, 429). */
+  get transient () {
+    return this.status === 0 || this.status === 429 || this.status >= 500
+  }
+}
+
+function parseRetryAfter (value) {
+  if (value === null || value === '') return null
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now())
+}
+
+/**
+ * One request. Writes send JSON; PATCH and DELETE travel as POST with
+ * X-HTTP-Method-Override because some corporate proxies drop other methods
+ * (the contract accepts both forms).
+ */
+export async function request (method, path, body, { signal } = {}) {
+  const headers = { Accept: 'application/json' }
+  let realMethod = method
+  if (method === 'PATCH' || method === 'DELETE') {
+    headers['X-HTTP-Method-Override'] = method
+    realMethod = 'POST'
+  }
+  const init = { method: realMethod, headers, credentials: 'same-origin', cache: 'no-store', signal }
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    init.body = JSON.stringify(body)
+  } else if (realMethod === 'POST') {
+    // An empty JSON object keeps body parsers happy on body-less writes.
+    headers['Content-Type'] = 'application/json'
+    init.body = '{}'
+  }
+  let res
+  try {
+    res = await fetch(path, init)
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err
+    throw new ApiError(0)
+  }
+  let data = null
+  if (res.status !== 204) {
+    try {
+      data = await res.json()
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') throw err
+      data = null // an HTML error page from a proxy, a cut connection…
+    }
+  }
+  if (!res.ok) {
+    const error = data && typeof data.error === 'object' && data.error !== null ? data.error : {}
+    throw new ApiError(res.status, error, parseRetryAfter(res.headers.get('Retry-After')))
+  }
+  return data
+}
+
+const enc = encodeURIComponent
+
+export const api = {
+  me: () => request('GET', 'api/me'),
+  login: (username, password) => request('POST', 'api/login', { username, password }),
+  register: (username, password, displayName) =>
+    request('POST', 'api/register', displayName ? { username, password, displayName } : { username, password }),
+  logout: () => request('POST', 'api/logout'),
+  changePassword: (currentPassword, newPassword) => request('POST', 'api/password', { currentPassword, newPassword }),
+  revokeSessions: () => request('POST', 'api/sessions/revoke'),
+
+  tokens: () => request('GET', 'api/tokens'),
+  createToken: (name) => request('POST', 'api/tokens', { name }),
+  deleteToken: (id) => request('DELETE', `api/tokens/${enc(id)}`),
+
+  rooms: () => request('GET', 'api/rooms'),
+  publicRooms: () => request('GET', 'api/rooms/public'),
+  createRoom: (name, visibility) => request('POST', 'api/rooms', { name, visibility }),
+  joinRoom: (room) => request('POST', `api/rooms/${enc(room)}/join`),
+  leaveRoom: (room) => request('POST', `api/rooms/${enc(room)}/leave`),
+  members: (room) => request('GET', `api/rooms/${enc(room)}/members`),
+  addMember: (room, username) => request('POST', `api/rooms/${enc(room)}/members`, { username }),
+  direct: (username) => request('POST', 'api/direct', { username }),
+
+  history: (room, before, limit = 50) => {
+    const q = new URLSearchParams({ limit: String(limit) })
+    if (before) q.set('before', before)
+    return request('GET', `api/rooms/${enc(room)}/messages?${q}`)
+  },
+  send: (room, text, clientId) => request('POST', `api/rooms/${enc(room)}/messages`, { text, clientId }),
+  edit: (room, id, text) => request('PATCH', `api/rooms/${enc(room)}/messages/${enc(id)}`, { text }),
+  remove: (room, id) => request('DELETE', `api/rooms/${enc(room)}/messages/${enc(id)}`),
+  read: (room, eventId) => request('POST', `api/rooms/${enc(room)}/read`, { eventId }),
+  typing: (room) => request('POST', `api/rooms/${enc(room)}/typing`),
+
+  /** Without a cursor: the head, at once. With one: held until events or timeout. */
+  poll: (cursor, signal) =>
+    request('GET', cursor == null ? 'api/poll' : `api/poll?cursor=${enc(cursor)}`, undefined, { signal })
+}
