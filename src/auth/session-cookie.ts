@@ -20,15 +20,15 @@ const secretId = (secret: string): string =>
  */
 export class SessionSealer {
   private readonly sealWith: Record<string, string>
-  private readonly currentSuffix: string
+  private readonly currentPrefix: string
   private readonly unsealWith: Record<string, string>
 
   constructor (secrets: string[], readonly ttlSeconds: number) {
     const [first] = secrets
     if (first === undefined) throw new Error('at least one session secret is needed')
     this.sealWith = { [secretId(first)]: first }
-    // iron-session ends a seal with `~<id of the secret that sealed it>`.
-    this.currentSuffix = `~${secretId(first)}`
+    // A seal starts `Fe26.2*<id of the secret that sealed it>*`.
+    this.currentPrefix = `Fe26.2*${secretId(first)}*`
     this.unsealWith = Object.fromEntries(secrets.map(s => [secretId(s), s]))
   }
 
@@ -38,12 +38,14 @@ export class SessionSealer {
 
   /** True when the cookie was sealed with the first (current) secret. */
   isCurrent (cookie: string): boolean {
-    return cookie.endsWith(this.currentSuffix)
+    return cookie.startsWith(this.currentPrefix)
   }
 
   /** A cookie that is tampered with, expired, or sealed with a retired secret reads as no session. */
   async unseal (cookie: string): Promise<SessionData | null> {
-    if (cookie.length > 4096) return null
+    // Only a seal in iron-session's exact form: its parser ignores anything after
+    // the version digits, so an altered cookie would otherwise still be read.
+    if (cookie.length > 4096 || !/^Fe26\.2\*[\w*-]+~\d+$/.test(cookie)) return null
     try {
       const data = await unsealData<{ u?: unknown, s?: unknown, v?: unknown }>(cookie, { password: this.unsealWith, ttl: this.ttlSeconds })
       if (typeof data.u !== 'string' || typeof data.s !== 'string' || typeof data.v !== 'number') return null

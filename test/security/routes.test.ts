@@ -1,0 +1,169 @@
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { as, buildTestApp, register, type Session } from '../helper.js'
+import { appRoutes, buildWorld, ignoredRoute, tableCounts } from './world.js'
+
+/** What a request needs from the world it runs in. */
+interface Ctx {
+  username: string
+  room: string
+  messageId: string
+  tokenId: string
+  otherUser: string
+  fresh: () => string
+}
+
+interface RouteCase {
+  /** Answers without credentials (sign-up, sign-in, sign-out). */
+  public?: boolean
+  /** A route of one room: a non-member is refused with this code. */
+  nonMember?: 'not_member' | 'forbidden'
+  success: number
+  request: (c: Ctx) => { url: string, payload?: Record<string, unknown> }
+}
+
+const password = 'correct horse battery'
+
+/** Every route of the contract. A route the app has and this table lacks fails the test below. */
+const table: Record<string, RouteCase> = {
+  'POST /api/register': { public: true, success: 201, request: c => ({ url: '/api/register', payload: { username: c.fresh(), password } }) },
+  'POST /api/login': { public: true, success: 200, request: c => ({ url: '/api/login', payload: { username: c.username, password } }) },
+  'POST /api/logout': { public: true, success: 204, request: () => ({ url: '/api/logout' }) },
+  'GET /api/me': { success: 200, request: () => ({ url: '/api/me' }) },
+  'POST /api/password': { success: 204, request: () => ({ url: '/api/password', payload: { currentPassword: password, newPassword: 'another password' } }) },
+  'POST /api/sessions/revoke': { success: 204, request: () => ({ url: '/api/sessions/revoke' }) },
+  'POST /api/tokens': { success: 201, request: () => ({ url: '/api/tokens', payload: { name: 'bot' } }) },
+  'GET /api/tokens': { success: 200, request: () => ({ url: '/api/tokens' }) },
+  'DELETE /api/tokens/:id': { success: 204, request: c => ({ url: `/api/tokens/${c.tokenId}` }) },
+  'GET /api/rooms': { success: 200, request: () => ({ url: '/api/rooms' }) },
+  'GET /api/rooms/public': { success: 200, request: () => ({ url: '/api/rooms/public' }) },
+  'POST /api/rooms': { success: 201, request: c => ({ url: '/api/rooms', payload: { name: c.fresh() } }) },
+  'POST /api/direct': { success: 201, request: c => ({ url: '/api/direct', payload: { username: c.otherUser } }) },
+  // The contract answers `forbidden` to joining a private room, `not_member` everywhere else.
+  'POST /api/rooms/:room/join': { nonMember: 'forbidden', success: 200, request: c => ({ url: `/api/rooms/${c.room}/join` }) },
+  'POST /api/rooms/:room/leave': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/leave` }) },
+  'POST /api/rooms/:room/members': { nonMember: 'not_member', success: 201, request: c => ({ url: `/api/rooms/${c.room}/members`, payload: { username: c.otherUser } }) },
+  'GET /api/rooms/:room/members': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/members` }) },
+  'POST /api/rooms/:room/messages': { nonMember: 'not_member', success: 201, request: c => ({ url: `/api/rooms/${c.room}/messages`, payload: { text: 'hi' } }) },
+  'GET /api/rooms/:room/messages': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/messages` }) },
+  'PATCH /api/rooms/:room/messages/:id': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/messages/${c.messageId}`, payload: { text: 'edited' } }) },
+  'DELETE /api/rooms/:room/messages/:id': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/messages/${c.messageId}` }) },
+  'POST /api/rooms/:room/read': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/read`, payload: { eventId: c.messageId } }) },
+  'POST /api/rooms/:room/typing': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/typing` }) },
+  'GET /api/poll': { success: 200, request: () => ({ url: '/api/poll?timeout=0' }) }
+}
+
+const methodOf = (route: string): 'GET' | 'POST' | 'PATCH' | 'DELETE' => route.split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE'
+let counter = 0
+const fresh = (): string => `n${process.pid}x${++counter}`
+
+async function send (app: FastifyInstance, route: string, req: { url: string, payload?: Record<string, unknown> }, headers: Record<string, string>): Promise<{ statusCode: number, json: () => any, body: string }> {
+  return await app.inject({ method: methodOf(route), url: req.url, headers, ...(req.payload === undefined ? {} : { payload: req.payload }) })
+}
+
+t.test('every route of the contract: credentials, membership, CSRF, success', async t => {
+  const app = await buildTestApp(t)
+  const world = await buildWorld(app)
+  const other = await register(app, 'bystander')
+  const shared: Ctx = { username: 'wowner', room: world.room.name, messageId: world.messageId, tokenId: world.tokenId, otherUser: other.user.username, fresh }
+
+  t.test('the table covers every route the app serves, and nothing else', async t => {
+    const served = appRoutes(app).filter(r => !ignoredRoute(r))
+    t.ok(served.length >= 20, `found ${served.length} routes`)
+    for (const route of served) t.ok(route in table, `${route} is in the security table`)
+    for (const route of Object.keys(table)) t.ok(served.includes(route), `${route} is served`)
+  })
+
+  t.test('without credentials: 401 unauthenticated (also with a forged cookie or token)', async t => {
+    for (const [route, c] of Object.entries(table)) {
+      if (c.public === true) continue
+      const forged: Array<Record<string, string>> = [{}, { cookie: 'chat_session=Fe26.2**forged' }, { authorization: `Bearer lpc_${'A'.repeat(43)}` }]
+      for (const headers of forged) {
+        const res = await send(app, route, c.request(shared), headers)
+        t.equal(res.statusCode, 401, `${route} ${JSON.stringify(headers)}`)
+        t.equal(res.json().error.code, 'unauthenticated', route)
+      }
+    }
+  })
+
+  t.test('as a non-member of a private room: 403 on every room route', async t => {
+    for (const [route, c] of Object.entries(table)) {
+      if (c.nonMember === undefined) continue
+      const res = await send(app, route, c.request(shared), { cookie: world.outsider.cookie })
+      t.equal(res.statusCode, 403, route)
+      t.equal(res.json().error.code, c.nonMember, route)
+    }
+  })
+
+  t.test('the poll path shows a non-member nothing of a private room', async t => {
+    const res = await as(app, world.outsider, 'GET', '/api/poll?cursor=0&timeout=0&limit=500')
+    t.equal(res.statusCode, 200)
+    t.notOk(res.json().events.some((e: { roomId: string | null }) => e.roomId === world.room.id), 'no event of the room')
+    const mine = await as(app, world.owner, 'GET', '/api/poll?cursor=0&timeout=0&limit=500')
+    t.ok(mine.json().events.some((e: { roomId: string | null }) => e.roomId === world.room.id), 'the member sees them')
+  })
+
+  t.test('a cross-origin cookie write is refused with 403 csrf and changes nothing', async t => {
+    const before = await tableCounts(app)
+    const crossSite: Array<Record<string, string>> = [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { referer: 'https://evil.example/attack.html' },
+      { origin: 'http://localhost:80.evil.example' }
+    ]
+    for (const [route, c] of Object.entries(table)) {
+      if (methodOf(route) === 'GET') continue
+      for (const extra of crossSite) {
+        const res = await send(app, route, c.request(shared), { cookie: world.owner.cookie, ...extra })
+        t.equal(res.statusCode, 403, `${route} ${JSON.stringify(extra)}`)
+        t.equal(res.json().error.code, 'csrf', route)
+      }
+    }
+    t.same(await tableCounts(app), before, 'no row was written')
+    t.equal((await as(app, world.owner, 'GET', '/api/me')).statusCode, 200, 'the session is intact')
+  })
+
+  t.test('a cross-origin GET is only a read: allowed, and the answer is not readable cross-site (no CORS)', async t => {
+    const res = await app.inject({ url: '/api/me', headers: { cookie: world.owner.cookie, origin: 'https://evil.example' } })
+    t.equal(res.statusCode, 200)
+    t.equal(res.headers['access-control-allow-origin'], undefined)
+  })
+
+  t.test('bearer-token writes are exempt from the origin check', async t => {
+    const res = await app.inject({
+      method: 'POST',
+      url: `/api/rooms/${world.room.name}/messages`,
+      headers: { authorization: `Bearer ${world.token}`, origin: 'https://evil.example' },
+      payload: { text: 'from a script' }
+    })
+    t.equal(res.statusCode, 201)
+  })
+
+  t.test('same-origin cookie writes pass', async t => {
+    const res = await app.inject({ method: 'POST', url: `/api/rooms/${world.room.name}/typing`, headers: { cookie: world.owner.cookie, origin: 'http://localhost:80', host: 'localhost' } })
+    t.equal(res.statusCode, 204)
+  })
+
+  t.test('as a member: the success code of every route', async t => {
+    for (const [route, c] of Object.entries(table)) {
+      // A world of its own per route: some routes end sessions, leave rooms or delete things.
+      const name = fresh()
+      const own = await buildWorld(app, name)
+      const session: Session = own.owner
+      const ctx: Ctx = { username: `${name}owner`, room: own.room.name, messageId: own.messageId, tokenId: own.tokenId, otherUser: other.user.username, fresh }
+      const res = await send(app, route, c.request(ctx), { cookie: session.cookie })
+      t.equal(res.statusCode, c.success, `${route}: ${res.body.slice(0, 200)}`)
+    }
+  })
+})
+
+t.test('ALLOWED_ORIGINS admits a named other origin, by Origin or by Referer', async t => {
+  const app = await buildTestApp(t, { ALLOWED_ORIGINS: 'https://app.example.com' })
+  const alice = await register(app, 'alice')
+  for (const headers of [{ origin: 'https://app.example.com' }, { referer: 'https://app.example.com/chat/index.html' }]) {
+    const res = await app.inject({ method: 'POST', url: '/api/rooms', headers: { cookie: alice.cookie, ...headers }, payload: { name: fresh() } })
+    t.equal(res.statusCode, 201, JSON.stringify(headers))
+  }
+  const evil = await app.inject({ method: 'POST', url: '/api/rooms', headers: { cookie: alice.cookie, origin: 'https://app.example.com.evil.example' }, payload: { name: fresh() } })
+  t.equal(evil.statusCode, 403)
+})
