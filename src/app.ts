@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import helmet from '@fastify/helmet'
@@ -16,6 +16,7 @@ import { migrate } from './db/migrate.js'
 import errorHandler, { sendError } from './http/error-handler.js'
 import { AppError } from './http/errors.js'
 import { applySecurityHeaders, securityHeaders } from './http/security-headers.js'
+import { requireUtf8 } from './http/utf8.js'
 import { createRateLimits } from './http/rate-limits.js'
 import { EventLog } from './events/event-log.js'
 import { EventFeed } from './events/feed.js'
@@ -41,9 +42,16 @@ import messageRoutes from './messages/routes.js'
  * Some corporate proxies drop PATCH and DELETE: a POST with
  * `X-HTTP-Method-Override: PATCH|DELETE` stands in for them. The method must
  * change before Fastify routes the request, hence here and not in a hook.
+ * Fastify applies its timeout options only to servers it creates itself, so a
+ * server factory must apply them: without this every socket could idle forever.
  */
-function methodOverrideServer (handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  return createServer((req, res) => {
+function methodOverrideServer (handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerOptions): Server {
+  const server = createServer({
+    requestTimeout: options.requestTimeout ?? 0,
+    // Node checks request and header deadlines at this interval (30 s by
+    // default, which would let a slow client stay far past its deadline).
+    connectionsCheckingInterval: 1000
+  }, (req, res) => {
     const override = req.headers['x-http-method-override']
     if (req.method === 'POST' && typeof override === 'string') {
       const method = override.trim().toUpperCase()
@@ -51,6 +59,9 @@ function methodOverrideServer (handler: (req: IncomingMessage, res: ServerRespon
     }
     handler(req, res)
   })
+  server.setTimeout(options.connectionTimeout ?? 0)
+  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout
+  return server
 }
 
 const publicDir = fileURLToPath(new URL('../public/', import.meta.url))
@@ -96,7 +107,13 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
     serverFactory: methodOverrideServer,
     // Idle sockets are closed, but never before a held poll would have answered.
     connectionTimeout: (config.pollMaxTimeout + 30) * 1000,
-    requestTimeout: (config.pollMaxTimeout + 30) * 1000,
+    // Receiving a request (headers and body) must not take longer than this, so a
+    // client that trickles its body cannot hold a socket and a parser for long.
+    // Node stops this clock once the request is read: held polls are not cut.
+    requestTimeout: config.requestTimeoutSeconds * 1000,
+    // While closing, requests still arriving on open connections get the
+    // contract's 503 with Retry-After from the hook below, not Fastify's own.
+    return503OnClosing: false,
     pluginTimeout: 60000,
     // A URL that cannot be decoded is refused before any hook runs: answer it in
     // the contract's shape and with the same security headers as everything else.
@@ -120,6 +137,7 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
     jsonParser(request, String(body), done)
   })
   await app.register(helmet, securityHeaders)
+  app.addHook('preParsing', requireUtf8)
   await app.register(rateLimit, { global: false })
   await app.register(swagger, {
     openapi: {
@@ -167,7 +185,7 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
   feed.onBatch(batch => auth.onFeedBatch(batch))
   const access = new RoomAccess(db)
   const rooms = new RoomService({ db, eventLog, access, maxRoomsPerUser: config.rateLimit.maxRoomsPerUser, isOnline: (id, seen) => presence.isOnline(id, seen) })
-  const messages = new MessageService({ db, eventLog, access, batcher: new SendBatcher(db, eventLog), onEphemeral: () => feed.wake() })
+  const messages = new MessageService({ db, eventLog, access, batcher: new SendBatcher(eventLog), onEphemeral: () => feed.wake() })
   await feed.start()
   presence.start()
   const housekeeping = setInterval(() => {
@@ -178,9 +196,24 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
   housekeeping.unref()
 
   app.decorate('chat', { database, feed, engine: pollEngine, membership })
-  // Held polls answer at once on shutdown, so clients re-poll another node.
-  app.addHook('preClose', async () => { pollEngine.releaseAll() })
+  // Held polls answer at once on shutdown, so clients re-poll another node;
+  // whatever still arrives on an open connection is sent there too.
+  let closing = false
+  let forceClose: NodeJS.Timeout | null = null
+  app.addHook('preClose', async () => {
+    closing = true
+    pollEngine.releaseAll()
+    // Node stops enforcing REQUEST_TIMEOUT once the server closes, so a client
+    // trickling a body would hold the shutdown until the process is killed
+    // with the database still open. Halfway through the grace period, cut it.
+    forceClose = setTimeout(() => { app.server.closeAllConnections() }, config.shutdownTimeoutMs / 2)
+    forceClose.unref()
+  })
+  app.addHook('onRequest', async () => {
+    if (closing) throw new AppError('unavailable', 'This server is shutting down; try again.', { retryAfter: 1 })
+  })
   app.addHook('onClose', async () => {
+    if (forceClose !== null) clearTimeout(forceClose)
     clearInterval(housekeeping)
     presence.stop()
     await presence.flush()
@@ -215,9 +248,15 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
     })
     api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger())
     if (config.exposeStats) {
-      api.get('/debug/stats', { config: { public: true }, schema: { hide: true } }, async () => {
+      api.get('/debug/stats', { config: { public: true }, schema: { hide: true } }, async (request) => {
+        // With node --expose-gc, `?gc=1` collects first, so heapUsed shows what is
+        // really kept (leak checks), not what the collector has yet to reclaim.
+        const gc = (globalThis as { gc?: () => void }).gc
+        if ((request.query as { gc?: string }).gc === '1' && gc !== undefined) gc()
         const cpu = process.cpuUsage()
-        return { heldPolls: pollEngine.held, dbQueries: database.queryCount(), rss: process.memoryUsage().rss, cpuUser: cpu.user, cpuSystem: cpu.system, feedHead: feed.head, cachedUsers: membership.size }
+        const memory = process.memoryUsage()
+        const connections = await new Promise<number>(resolve => app.server.getConnections((err, n) => resolve(err === null ? n : -1)))
+        return { heldPolls: pollEngine.held, pollUsers: pollEngine.registry.userCount, connections, dbQueries: database.queryCount(), rss: memory.rss, heapUsed: memory.heapUsed, cpuUser: cpu.user, cpuSystem: cpu.system, feedHead: feed.head, cachedUsers: membership.size }
       })
     }
     await api.register(authRoutes, { auth, cookies, limits })
@@ -228,7 +267,12 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
 
   await app.register(fastifyStatic, { root: publicDir, prefix: `${config.basePath}/`, index: 'index.html', cacheControl: true, maxAge: 0 })
   if (config.basePath !== '') {
-    app.get(config.basePath, { schema: { hide: true } }, async (request, reply) => await reply.redirect(`${config.basePath}/`))
+    // ignoreTrailingSlash makes this route match `/chat/` too: only the bare path
+    // redirects (so relative URLs resolve under it); the slashed one is the client.
+    app.get(config.basePath, { schema: { hide: true } }, async (request, reply) =>
+      request.url.split('?')[0]?.endsWith('/') === true
+        ? await reply.sendFile('index.html')
+        : await reply.redirect(`${config.basePath}/`))
   }
   return app
 }

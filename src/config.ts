@@ -18,6 +18,7 @@ export interface Config {
   pollMaxTimeout: number
   registration: 'open' | 'closed'
   bodyLimit: number
+  requestTimeoutSeconds: number
   logLevel: string
   dbPoolSize: number
   dbQueueLimit: number
@@ -64,6 +65,7 @@ const envJsonSchema = {
     POLL_MAX_TIMEOUT: int(1, 3600, 55),
     REGISTRATION: { type: 'string', enum: ['open', 'closed'], default: 'open' },
     BODY_LIMIT: int(1024, 64 * 1024 * 1024, 64 * 1024),
+    REQUEST_TIMEOUT: int(1, 3600, 30),
     LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     DB_POOL_SIZE: int(1, 1000, 4),
     DB_QUEUE_LIMIT: int(0, 100000, 200),
@@ -124,6 +126,7 @@ function toConfig (env: Env): Config {
     pollMaxTimeout,
     registration: str('REGISTRATION') as 'open' | 'closed',
     bodyLimit: num('BODY_LIMIT'),
+    requestTimeoutSeconds: num('REQUEST_TIMEOUT'),
     logLevel: str('LOG_LEVEL'),
     dbPoolSize: num('DB_POOL_SIZE'),
     dbQueueLimit: num('DB_QUEUE_LIMIT'),

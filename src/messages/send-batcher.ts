@@ -1,4 +1,3 @@
-import type { Db } from '../db/connect.js'
 import type { EventLog } from '../events/event-log.js'
 import type { PublicUser } from '../events/event.js'
 import { storedEventJson } from '../rooms/service.js'
@@ -31,7 +30,7 @@ export class SendBatcher {
   private queue: Pending[] = []
   private flushing = false
 
-  constructor (private readonly db: Db, private readonly eventLog: EventLog, private readonly maxBatch = 200) {}
+  constructor (private readonly eventLog: EventLog, private readonly maxBatch = 200) {}
 
   async send (request: SendRequest): Promise<SendResult> {
     return await new Promise<SendResult>((resolve, reject) => {
@@ -74,13 +73,14 @@ export class SendBatcher {
         outcomes.push({ id: event.id, json: storedEventJson(event) })
       }
       await insertMessages(trx, rows)
-      return outcomes
+      // Read the first events of repeated sends inside the transaction: a
+      // failure here must undo the batch, not report stored messages as lost.
+      const fresh = new Map(outcomes.filter(o => o.json !== null).map(o => [o.id, o.json as string]))
+      const earlier = await eventsById(trx, outcomes.filter(o => o.json === null && !fresh.has(o.id)).map(o => o.id))
+      return outcomes.map(o => o.json !== null
+        ? { json: o.json, created: true }
+        : { json: fresh.get(o.id) ?? earlier.get(o.id) ?? '', created: false })
     })
-    const fresh = new Map(result.filter(o => o.json !== null).map(o => [o.id, o.json as string]))
-    const repeatedIds = result.filter(o => o.json === null && !fresh.has(o.id)).map(o => o.id)
-    const earlier = await eventsById(this.db, repeatedIds)
-    return result.map(o => o.json !== null
-      ? { json: o.json, created: true }
-      : { json: fresh.get(o.id) ?? earlier.get(o.id) ?? '', created: false })
+    return result
   }
 }

@@ -51,6 +51,9 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
     const controller = new AbortController()
     const onClose = (): void => { if (!reply.raw.writableFinished) controller.abort() }
     reply.raw.once('close', onClose)
+    // The client may have gone while the auth hook awaited: 'close' has fired
+    // already and would never reach the listener, leaving the poll held.
+    if (request.raw.socket.destroyed) controller.abort()
     presence.touch(user.id)
     try {
       const answer = await engine.poll({
