@@ -192,6 +192,7 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
     membership.evictIdle(userId => pollEngine.registry.hasUser(userId))
     messages.pruneEphemeral().catch(() => {})
     pruneRevokedSessions(db).catch(() => {})
+    auth.housekeeping().catch(() => {})
   }, 60000)
   housekeeping.unref()
 

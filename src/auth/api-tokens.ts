@@ -38,6 +38,7 @@ export async function findTokenOwner (db: Executor, tokenHash: string): Promise<
     : { tokenId: Number(row.id), userId: Number(row.user_id), lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at) }
 }
 
-export async function touchToken (db: Executor, tokenId: number, at: number): Promise<void> {
-  await db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', tokenId).execute()
+export async function touchTokens (db: Executor, tokenIds: number[], at: number): Promise<void> {
+  if (tokenIds.length === 0) return
+  await db.updateTable('api_tokens').set({ last_used_at: at }).where('id', 'in', tokenIds).execute()
 }

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connect.js'
-import { isDatabaseUnavailable, isDuplicateKey } from '../db/errors.js'
+import { isDuplicateKey } from '../db/errors.js'
 import type { EventLog } from '../events/event-log.js'
 import type { FeedEvent } from '../events/feed.js'
 import { AppError } from '../http/errors.js'
@@ -23,10 +23,10 @@ export interface AuthUser {
 interface CachedUser {
   user: users.UserRecord
   revoked: Set<string>
-  at: number
+  usedAt: number
 }
 
-interface CachedToken { userId: number, tokenId: number, at: number }
+interface CachedToken { userId: number, tokenId: number, usedAt: number }
 
 export interface AuthServiceDeps {
   db: Db
@@ -37,9 +37,11 @@ export interface AuthServiceDeps {
   maxTokensPerUser: number
 }
 
-// Polls read credentials from memory; the feed drops entries when any node
-// changes a user's sessions or tokens, and this bounds staleness regardless.
-const cacheTtlMs = 30000
+// Polls read credentials from memory. Entries need no expiry: every change to
+// a user's sessions or tokens writes an `auth` event, and each node's feed drops
+// the user's entries when it reads it. Entries unused for a while are dropped,
+// so memory follows the users who are active, and reloads never come in waves.
+const idleEvictMs = 10 * 60 * 1000
 const tokenTouchEveryMs = 60000
 
 const badCredentials = (): AppError => new AppError('bad_credentials', 'Wrong username or password.')
@@ -53,6 +55,13 @@ const badCredentials = (): AppError => new AppError('bad_credentials', 'Wrong us
 export class AuthService {
   private readonly userCache = new Map<number, CachedUser>()
   private readonly tokenCache = new Map<string, CachedToken>()
+  // One load per key at a time: a thousand polls waking together ask once.
+  private readonly loadingUsers = new Map<number, Promise<CachedUser | undefined>>()
+  private readonly loadingTokens = new Map<string, Promise<CachedToken | undefined>>()
+  /** Bumped whenever entries are dropped, so a load that started before cannot put stale data back. */
+  private generation = 0
+  /** Tokens used on the cached path since the last flush, for last-used times. */
+  private readonly tokensUsed = new Set<number>()
 
   constructor (private readonly deps: AuthServiceDeps) {}
 
@@ -65,6 +74,7 @@ export class AuthService {
   }
 
   private forget (userId: number): void {
+    this.generation++
     this.userCache.delete(userId)
     for (const [hash, t] of this.tokenCache) if (t.userId === userId) this.tokenCache.delete(hash)
   }
@@ -89,48 +99,67 @@ export class AuthService {
   async fromBearer (token: string, cached: boolean): Promise<AuthUser | null> {
     if (!looksLikeApiToken(token)) return null
     const hash = hashApiToken(token)
-    const now = Date.now()
-    let owner: CachedToken | undefined = cached ? this.tokenCache.get(hash) : undefined
-    const stale = owner
-    if (owner === undefined || now - owner.at > cacheTtlMs) {
-      let found: Awaited<ReturnType<typeof tokens.findTokenOwner>>
-      try {
-        found = await tokens.findTokenOwner(this.deps.db, hash)
-      } catch (err) {
-        if (stale === undefined || !cached || !isDatabaseUnavailable(err)) throw err
-        found = { tokenId: stale.tokenId, userId: stale.userId, lastUsedAt: now }
-      }
-      if (found === undefined) { this.tokenCache.delete(hash); return null }
-      owner = { userId: found.userId, tokenId: found.tokenId, at: now }
-      this.tokenCache.set(hash, owner)
-      if (found.lastUsedAt === null || now - found.lastUsedAt > tokenTouchEveryMs) {
-        await tokens.touchToken(this.deps.db, found.tokenId, now)
-      }
+    if (!cached) {
+      const found = await tokens.findTokenOwner(this.deps.db, hash)
+      if (found === undefined) return null
+      const now = Date.now()
+      if (found.lastUsedAt === null || now - found.lastUsedAt > tokenTouchEveryMs) await tokens.touchTokens(this.deps.db, [found.tokenId], now)
+      const user = await users.findUserById(this.deps.db, found.userId)
+      return user === undefined ? null : { ...this.identity(user), via: 'token', sessionId: null, tokenId: found.tokenId }
     }
-    const user = cached ? (await this.cachedUser(owner.userId))?.user : await users.findUserById(this.deps.db, owner.userId)
+    const owner = this.tokenCache.get(hash) ?? await this.loadToken(hash)
+    if (owner === undefined) return null
+    owner.usedAt = Date.now()
+    this.tokensUsed.add(owner.tokenId)
+    const user = (await this.cachedUser(owner.userId))?.user
     if (user === undefined) return null
     return { ...this.identity(user), via: 'token', sessionId: null, tokenId: owner.tokenId }
   }
 
-  private async cachedUser (userId: number): Promise<CachedUser | undefined> {
-    const now = Date.now()
-    const hit = this.userCache.get(userId)
-    if (hit !== undefined && now - hit.at < cacheTtlMs) return hit
-    let user: users.UserRecord | undefined
-    let revoked: string[]
-    try {
-      user = await users.findUserById(this.deps.db, userId)
-      revoked = user === undefined ? [] : await users.revokedSessionsOf(this.deps.db, userId)
-    } catch (err) {
-      // While the database is away, polls go on with what this node last knew;
-      // changes made meanwhile reach it through the event stream once it is back.
-      if (hit !== undefined && isDatabaseUnavailable(err)) return hit
-      throw err
+  private async loadToken (hash: string): Promise<CachedToken | undefined> {
+    let pending = this.loadingTokens.get(hash)
+    if (pending === undefined) {
+      const generation = this.generation
+      pending = tokens.findTokenOwner(this.deps.db, hash).then(found => {
+        if (found === undefined) return undefined
+        const entry = { userId: found.userId, tokenId: found.tokenId, usedAt: Date.now() }
+        if (generation === this.generation) this.tokenCache.set(hash, entry)
+        return entry
+      }).finally(() => this.loadingTokens.delete(hash))
+      this.loadingTokens.set(hash, pending)
     }
-    if (user === undefined) { this.userCache.delete(userId); return undefined }
-    const entry = { user, revoked: new Set(revoked), at: now }
-    this.userCache.set(userId, entry)
-    return entry
+    return await pending
+  }
+
+  private async cachedUser (userId: number): Promise<CachedUser | undefined> {
+    const hit = this.userCache.get(userId)
+    if (hit !== undefined) {
+      hit.usedAt = Date.now()
+      return hit
+    }
+    let pending = this.loadingUsers.get(userId)
+    if (pending === undefined) {
+      const generation = this.generation
+      pending = (async () => {
+        const user = await users.findUserById(this.deps.db, userId)
+        if (user === undefined) return undefined
+        const entry = { user, revoked: new Set(await users.revokedSessionsOf(this.deps.db, userId)), usedAt: Date.now() }
+        if (generation === this.generation) this.userCache.set(userId, entry)
+        return entry
+      })().finally(() => this.loadingUsers.delete(userId))
+      this.loadingUsers.set(userId, pending)
+    }
+    return await pending
+  }
+
+  /** Drops entries nobody used for a while, and records when cached tokens were last used (one statement). */
+  async housekeeping (now = Date.now()): Promise<void> {
+    for (const [id, entry] of this.userCache) if (now - entry.usedAt > idleEvictMs) this.userCache.delete(id)
+    for (const [hash, entry] of this.tokenCache) if (now - entry.usedAt > idleEvictMs) this.tokenCache.delete(hash)
+    if (this.tokensUsed.size === 0) return
+    const ids = [...this.tokensUsed]
+    this.tokensUsed.clear()
+    await tokens.touchTokens(this.deps.db, ids, now)
   }
 
   private identity (u: users.UserRecord): Omit<AuthUser, 'via' | 'sessionId' | 'tokenId'> {

@@ -20,6 +20,11 @@ export function isDatabaseUnavailable (err: unknown): boolean {
   return e.errno === 2013 || e.errno === 2006
 }
 
+/** The database answers, but this process's connection queue is full: shed load briefly. */
+export function isDatabaseBusy (err: unknown): boolean {
+  return typeof err === 'object' && err !== null && /Queue limit reached/i.test(String((err as { message?: unknown }).message))
+}
+
 /** A UNIQUE or PRIMARY KEY violation, in either dialect. */
 export function isDuplicateKey (err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AppError, errorStatus } from './errors.js'
-import { isDatabaseUnavailable } from '../db/errors.js'
+import { isDatabaseBusy, isDatabaseUnavailable } from '../db/errors.js'
 
 interface ValidationItem {
   instancePath?: string
@@ -39,6 +39,7 @@ function toAppError (err: FastifyError & { validation?: ValidationItem[], valida
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AppError('invalid', 'The request body could not be read.', { fields: { body: err.message } })
   }
+  if (isDatabaseBusy(err)) return new AppError('unavailable', 'The server is busy; try again shortly.', { retryAfter: 1 })
   if (isDatabaseUnavailable(err)) return new AppError('unavailable', 'The database cannot be reached; try again shortly.', { retryAfter: 5 })
   const status = err.statusCode ?? 500
   // Whatever else Fastify or a plugin rejected as the client's fault (bad JSON, bad URL…).

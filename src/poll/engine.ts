@@ -83,11 +83,9 @@ export class PollEngine {
    * that loaded history from there must not receive again.
    */
   private async startingCursor (): Promise<number> {
-    try {
-      return Math.max(this.feed.head, await this.feed.readCommittedHead())
-    } catch {
-      return this.feed.head
-    }
+    // No fallback to the local head: a stale start would repeat events, and a
+    // 503 just makes the client ask again.
+    return Math.max(this.feed.head, await this.feed.readCommittedHead())
   }
 
   private async catchUpTo (cursor: number): Promise<void> {
