@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type LogLevel } from 'fastify'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import helmet from '@fastify/helmet'
@@ -263,7 +263,7 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
     await api.register(authRoutes, { auth, cookies, limits })
     await api.register(roomRoutes, { rooms })
     await api.register(messageRoutes, { messages, limits })
-    await api.register(pollRoutes, { engine: pollEngine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout })
+    await api.register(pollRoutes, { engine: pollEngine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn' })
   }, { prefix: apiPrefix })
 
   await app.register(fastifyStatic, { root: publicDir, prefix: `${config.basePath}/`, index: 'index.html', cacheControl: true, maxAge: 0 })

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -10,6 +9,7 @@ import { request } from 'undici'
 import mysql from 'mysql2/promise'
 import { onCleanup, trackChild } from './cleanup.js'
 import { cpuMicros, rssBytes } from './proc.js'
+import { freePort } from '../../test/helpers/server-process.js'
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -46,15 +46,7 @@ export async function createDatabase (kind: 'mariadb' | 'sqlite'): Promise<Bench
   return { kind, url: url.toString(), dataDir }
 }
 
-export async function freePort (): Promise<number> {
-  const srv = createServer()
-  srv.listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const address = srv.address()
-  srv.close()
-  if (address === null || typeof address === 'string') throw new Error('no free port')
-  return address.port
-}
+export { freePort }
 
 /** The figures of `GET /api/debug/stats` (served only with EXPOSE_STATS=true). */
 export interface ServerStats {

@@ -10,12 +10,29 @@ export interface PollEngineOptions {
   readVisible: (after: number, upTo: number, userId: number, rooms: ReadonlySet<number>, limit: number) => Promise<FeedEvent[]>
 }
 
+/** Tells a held poll that its client went away; the poll then leaves the registry at once. */
+export class ClientDeparture {
+  left = false
+  private listener: (() => void) | null = null
+
+  leave (): void {
+    if (this.left) return
+    this.left = true
+    const listener = this.listener
+    this.listener = null
+    listener?.()
+  }
+
+  /** One listener at a time; null removes it. */
+  onLeave (listener: (() => void) | null): void { this.listener = listener }
+}
+
 export interface PollRequest {
   userId: number
   cursor: number | null
   limit: number
   timeoutMs: number
-  signal: AbortSignal
+  departure: ClientDeparture
 }
 
 /** Whether a user may see an event, judged by the user's current rooms. */
@@ -60,7 +77,7 @@ export class PollEngine {
     const early = await this.collectBehindWindow(req.userId, rooms, cursor, req.limit)
     if (early !== null) return early
     const answer = this.scan(req.userId, rooms, cursor, req.limit)
-    if (answer.events.length > 0 || req.timeoutMs === 0 || req.signal.aborted) return answer
+    if (answer.events.length > 0 || req.timeoutMs === 0 || req.departure.left) return answer
 
     if (this.registry.size >= this.options.maxHeldPolls) {
       throw new AppError('unavailable', 'Too many polls are held on this server; try again shortly.', { retryAfter: 5 })
@@ -157,12 +174,12 @@ export class PollEngine {
           if (settled) return
           settled = true
           clearTimeout(timer)
-          req.signal.removeEventListener('abort', onAbort)
+          req.departure.onLeave(null)
           this.registry.remove(waiter)
           resolve(answer)
         }
       }
-      req.signal.addEventListener('abort', onAbort, { once: true })
+      req.departure.onLeave(onAbort)
       this.registry.add(waiter)
       // The feed may have moved between the first scan and now.
       const again = this.scan(req.userId, rooms, cursor, req.limit)

@@ -1,10 +1,11 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, LogLevel } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
 import { AppError } from '../http/errors.js'
+import { applySecurityHeaders } from '../http/security-headers.js'
 import { ErrorSchema, EventSchema } from '../http/schemas.js'
-import type { PollEngine } from './engine.js'
+import { ClientDeparture, type PollEngine } from './engine.js'
 import type { Presence } from './presence.js'
 
 export interface PollRoutesOptions {
@@ -12,6 +13,8 @@ export interface PollRoutesOptions {
   presence: Presence
   pollTimeout: number
   pollMaxTimeout: number
+  /** The poll route's own log level (request logs of polls only at debug). */
+  pollLogLevel: LogLevel
 }
 
 const cursorPattern = /^[0-9]{1,15}$/
@@ -22,6 +25,16 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
 
   app.get('/poll', {
     config: { authFromCache: true },
+    // The security headers are set when the answer goes out, not while the poll
+    // is held: a dozen headers per parked request is memory held for nothing.
+    helmet: false,
+    // A busy server answers thousands of polls a second: logging each one at
+    // info level would cost more than answering it. Failures are still logged.
+    logLevel: opts.pollLogLevel,
+    onSend: async (request, reply, payload) => {
+      applySecurityHeaders(request.raw, reply.raw)
+      return payload
+    },
     schema: {
       tags: ['poll'],
       description: 'Long poll: the events after `cursor` visible to the caller, held until one arrives or `timeout` seconds pass.',
@@ -48,12 +61,13 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
     }
     const timeoutSeconds = Math.min(timeout ?? opts.pollTimeout, opts.pollMaxTimeout)
     // The one exit for a client that goes away mid-hold: the engine forgets the poll at once.
-    const controller = new AbortController()
-    const onClose = (): void => { if (!reply.raw.writableFinished) controller.abort() }
+    // (A plain object, not an AbortController: at 10,000 held polls its ~1 KB each counts.)
+    const departure = new ClientDeparture()
+    const onClose = (): void => { if (!reply.raw.writableFinished) departure.leave() }
     reply.raw.once('close', onClose)
     // The client may have gone while the auth hook awaited: 'close' has fired
     // already and would never reach the listener, leaving the poll held.
-    if (request.raw.socket.destroyed) controller.abort()
+    if (request.raw.socket.destroyed) departure.leave()
     presence.touch(user.id)
     try {
       const answer = await engine.poll({
@@ -61,7 +75,7 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
         cursor: rawCursor === undefined ? null : Number(rawCursor),
         limit: limit ?? 100,
         timeoutMs: timeoutSeconds * 1000,
-        signal: controller.signal
+        departure
       })
       reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no').type('application/json; charset=utf-8')
       return await reply.send(`{"events":[${answer.events.join(',')}],"cursor":"${answer.cursor}","hasMore":${answer.hasMore}}` as never)
