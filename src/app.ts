@@ -240,7 +240,12 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
     })
     api.get('/health', { config: { public: true }, schema: { tags: ['operations'], hide: false } }, async (request, reply) => {
       try {
-        await pingDatabase(db)
+        // A database that hangs rather than refuses must still turn health red.
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          pingDatabase(db),
+          new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error('database did not answer within 3 s')), 3000) })
+        ]).finally(() => clearTimeout(timer))
         return { status: 'ok' }
       } catch (err) {
         request.log.warn({ err }, 'health check: database unreachable')

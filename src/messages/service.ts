@@ -17,8 +17,12 @@ export interface MessageServiceDeps {
   onEphemeral: () => void
 }
 
+const typingEveryMs = 2000
+
 /** Sending, history, edits, deletions and typing notices in a room the caller belongs to. */
 export class MessageService {
+  private readonly lastTyping = new Map<string, number>()
+
   constructor (private readonly deps: MessageServiceDeps) {}
 
   async send (user: AuthUser, ref: string, text: string, clientId: string | null): Promise<SendResult> {
@@ -64,12 +68,19 @@ export class MessageService {
 
   async typing (user: AuthUser, ref: string): Promise<void> {
     const room = await this.deps.access.asMember(ref, user.id)
-    await this.deps.db.insertInto('ephemeral_events').values({ room_id: room.id, user_id: user.id, type: 'typing', created_at: Date.now() }).execute()
+    // One notice per user and room every couple of seconds is all a reader can
+    // see; more would only grow the table and wake every node's feed.
+    const key = `${user.id}:${room.id}`
+    const now = Date.now()
+    if (now - (this.lastTyping.get(key) ?? 0) < typingEveryMs) return
+    this.lastTyping.set(key, now)
+    await this.deps.db.insertInto('ephemeral_events').values({ room_id: room.id, user_id: user.id, type: 'typing', created_at: now }).execute()
     this.deps.onEphemeral()
   }
 
   /** Typing notices live a minute at most. */
   async pruneEphemeral (now = Date.now()): Promise<void> {
+    for (const [key, at] of this.lastTyping) if (now - at > typingEveryMs) this.lastTyping.delete(key)
     await this.deps.db.deleteFrom('ephemeral_events').where('created_at', '<', now - 60000).execute()
   }
 }
