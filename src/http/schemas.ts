@@ -16,7 +16,7 @@ export const RoomName = Type.String({ minLength: 1, maxLength: 64, pattern: '^(?
 /** `:room` in a path: a room id or a channel name. */
 export const RoomRef = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_-]+$' })
 export const MessageText = Type.String({ minLength: 1, maxLength: 4000, pattern: textPattern, description: '1-4000 characters, not only white space, no NUL' })
-export const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f\\u007f]+$' })
+export const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: linePattern, description: '1-64 characters, not only white space, no control characters' })
 export const TokenName = Type.String({ minLength: 1, maxLength: 64, pattern: linePattern })
 
 export const UserSchema = Type.Object({ id: Id, username: Type.String(), displayName: Type.String() })
