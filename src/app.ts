@@ -61,6 +61,9 @@ function methodOverrideServer (handler: (req: IncomingMessage, res: ServerRespon
   })
   server.setTimeout(options.connectionTimeout ?? 0)
   if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout
+  // Slow clients may not hold sockets open: headers must arrive promptly. Node
+  // swaps the two limits when this one is the larger, so keep it within the request's.
+  server.headersTimeout = Math.min(20000, options.requestTimeout ?? 20000)
   return server
 }
 
@@ -107,6 +110,8 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
     serverFactory: methodOverrideServer,
     // Idle sockets are closed, but never before a held poll would have answered.
     connectionTimeout: (config.pollMaxTimeout + 30) * 1000,
+    // Longer than the idle timeouts of the proxies in front (nginx keeps 60 s).
+    keepAliveTimeout: 65000,
     // Receiving a request (headers and body) must not take longer than this, so a
     // client that trickles its body cannot hold a socket and a parser for long.
     // Node stops this clock once the request is read: held polls are not cut.

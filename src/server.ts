@@ -17,10 +17,6 @@ async function main (): Promise<void> {
     process.exit(1)
   }
   const app = await buildApp(config)
-  // Slow clients may not hold sockets open: headers must arrive promptly. Node
-  // swaps the two limits when this one is the larger, so keep it within REQUEST_TIMEOUT.
-  app.server.headersTimeout = Math.min(20000, config.requestTimeoutSeconds * 1000)
-  app.server.keepAliveTimeout = 65000
 
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')

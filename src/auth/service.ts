@@ -8,6 +8,7 @@ import type { PasswordHasher } from './passwords.js'
 import { newSessionId, type SessionSealer } from './session-cookie.js'
 import { hashApiToken, looksLikeApiToken, newApiToken } from './tokens.js'
 import * as users from './users.js'
+import { LoadOnceCache } from './load-once-cache.js'
 
 /** Who is making a request, and with which credential. */
 export interface AuthUser {
@@ -23,10 +24,9 @@ export interface AuthUser {
 interface CachedUser {
   user: users.UserRecord
   revoked: Set<string>
-  usedAt: number
 }
 
-interface CachedToken { userId: number, tokenId: number, usedAt: number }
+interface CachedToken { userId: number, tokenId: number }
 
 export interface AuthServiceDeps {
   db: Db
@@ -53,13 +53,8 @@ const badCredentials = (): AppError => new AppError('bad_credentials', 'Wrong us
  * keeps fresh on every node).
  */
 export class AuthService {
-  private readonly userCache = new Map<number, CachedUser>()
-  private readonly tokenCache = new Map<string, CachedToken>()
-  // One load per key at a time: a thousand polls waking together ask once.
-  private readonly loadingUsers = new Map<number, Promise<CachedUser | undefined>>()
-  private readonly loadingTokens = new Map<string, Promise<CachedToken | undefined>>()
-  /** Bumped whenever entries are dropped, so a load that started before cannot put stale data back. */
-  private generation = 0
+  private readonly userCache = new LoadOnceCache<number, CachedUser>(idleEvictMs)
+  private readonly tokenCache = new LoadOnceCache<string, CachedToken>(idleEvictMs)
   /** Tokens used on the cached path since the last flush, for last-used times. */
   private readonly tokensUsed = new Set<number>()
 
@@ -74,9 +69,8 @@ export class AuthService {
   }
 
   private forget (userId: number): void {
-    this.generation++
-    this.userCache.delete(userId)
-    for (const [hash, t] of this.tokenCache) if (t.userId === userId) this.tokenCache.delete(hash)
+    this.userCache.deleteWhere(id => id === userId)
+    this.tokenCache.deleteWhere((hash, t) => t.userId === userId)
   }
 
   async fromCookie (cookie: string, cached: boolean): Promise<AuthUser | null> {
@@ -107,55 +101,25 @@ export class AuthService {
       const user = await users.findUserById(this.deps.db, found.userId)
       return user === undefined ? null : { ...this.identity(user), via: 'token', sessionId: null, tokenId: found.tokenId }
     }
-    const owner = this.tokenCache.get(hash) ?? await this.loadToken(hash)
+    const owner = await this.tokenCache.get(hash, async () => await tokens.findTokenOwner(this.deps.db, hash))
     if (owner === undefined) return null
-    owner.usedAt = Date.now()
     this.tokensUsed.add(owner.tokenId)
     const user = (await this.cachedUser(owner.userId))?.user
     if (user === undefined) return null
     return { ...this.identity(user), via: 'token', sessionId: null, tokenId: owner.tokenId }
   }
 
-  private async loadToken (hash: string): Promise<CachedToken | undefined> {
-    let pending = this.loadingTokens.get(hash)
-    if (pending === undefined) {
-      const generation = this.generation
-      pending = tokens.findTokenOwner(this.deps.db, hash).then(found => {
-        if (found === undefined) return undefined
-        const entry = { userId: found.userId, tokenId: found.tokenId, usedAt: Date.now() }
-        if (generation === this.generation) this.tokenCache.set(hash, entry)
-        return entry
-      }).finally(() => this.loadingTokens.delete(hash))
-      this.loadingTokens.set(hash, pending)
-    }
-    return await pending
-  }
-
   private async cachedUser (userId: number): Promise<CachedUser | undefined> {
-    const hit = this.userCache.get(userId)
-    if (hit !== undefined) {
-      hit.usedAt = Date.now()
-      return hit
-    }
-    let pending = this.loadingUsers.get(userId)
-    if (pending === undefined) {
-      const generation = this.generation
-      pending = (async () => {
-        const user = await users.findUserById(this.deps.db, userId)
-        if (user === undefined) return undefined
-        const entry = { user, revoked: new Set(await users.revokedSessionsOf(this.deps.db, userId)), usedAt: Date.now() }
-        if (generation === this.generation) this.userCache.set(userId, entry)
-        return entry
-      })().finally(() => this.loadingUsers.delete(userId))
-      this.loadingUsers.set(userId, pending)
-    }
-    return await pending
+    return await this.userCache.get(userId, async () => {
+      const user = await users.findUserById(this.deps.db, userId)
+      return user === undefined ? undefined : { user, revoked: new Set(await users.revokedSessionsOf(this.deps.db, userId)) }
+    })
   }
 
   /** Drops entries nobody used for a while, and records when cached tokens were last used (one statement). */
   async housekeeping (now = Date.now()): Promise<void> {
-    for (const [id, entry] of this.userCache) if (now - entry.usedAt > idleEvictMs) this.userCache.delete(id)
-    for (const [hash, entry] of this.tokenCache) if (now - entry.usedAt > idleEvictMs) this.tokenCache.delete(hash)
+    this.userCache.evictIdle(now)
+    this.tokenCache.evictIdle(now)
     if (this.tokensUsed.size === 0) return
     const ids = [...this.tokensUsed]
     this.tokensUsed.clear()

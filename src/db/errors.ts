@@ -14,8 +14,8 @@ export function isDatabaseUnavailable (err: unknown): boolean {
   const e = err as { code?: unknown, fatal?: unknown, message?: unknown, errno?: unknown }
   if (typeof e.code === 'string' && unavailableCodes.has(e.code)) return true
   if (e.fatal === true) return true
-  // mysql2's pool says these in its message only.
-  if (typeof e.message === 'string' && /Queue limit reached|Pool is closed|connect ETIMEDOUT|Can't add new command when connection is in closed state/i.test(e.message)) return true
+  // mysql2's pool says these in its message only (a full queue is isDatabaseBusy).
+  if (typeof e.message === 'string' && /Pool is closed|connect ETIMEDOUT|Can't add new command when connection is in closed state/i.test(e.message)) return true
   // errno 2013/2006: lost connection / server has gone away (MariaDB client codes).
   return e.errno === 2013 || e.errno === 2006
 }

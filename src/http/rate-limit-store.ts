@@ -1,4 +1,3 @@
-import type { FastifyRateLimitStore } from '@fastify/rate-limit'
 import { sql } from 'kysely'
 import type { Db, Dialect } from '../db/connect.js'
 
@@ -7,18 +6,17 @@ export interface Hit { current: number, ttl: number }
 /**
  * A rate-limit counter kept in the database, for limits that must hold across
  * every process and node (password guessing). Each hit is one upsert and one
- * read; that is fine for sign-ins, not for hot paths. It also speaks the
- * @fastify/rate-limit store protocol (`incr`, `child`).
+ * read; that is fine for sign-ins, not for hot paths.
  */
-export class DatabaseRateLimitStore implements FastifyRateLimitStore {
+export class DatabaseRateLimitStore {
   private lastPrune = 0
 
-  constructor (private readonly db: Db, private readonly dialect: Dialect, private readonly prefix = '') {}
+  constructor (private readonly db: Db, private readonly dialect: Dialect) {}
 
   /** Counts one hit on `key` in a fixed window of `timeWindow` ms. */
   async hit (key: string, timeWindow: number): Promise<Hit> {
     const { db } = this
-    const bucket = (this.prefix + key).slice(0, 191)
+    const bucket = key.slice(0, 191)
     const now = Date.now()
     const resetAt = now + timeWindow
     const insert = db.insertInto('rate_limits').values({ bucket, hits: 1, reset_at: resetAt })
@@ -39,13 +37,5 @@ export class DatabaseRateLimitStore implements FastifyRateLimitStore {
       await db.deleteFrom('rate_limits').where('reset_at', '<', now).execute()
     }
     return { current: Number(row.hits), ttl: Math.max(0, Number(row.reset_at) - now) }
-  }
-
-  incr (key: string, callback: (error: Error | null, result?: Hit) => void, timeWindow: number): void {
-    this.hit(key, timeWindow).then(result => callback(null, result), (err: Error) => callback(err))
-  }
-
-  child (routeOptions: { path: string, method: string | string[] }): FastifyRateLimitStore {
-    return new DatabaseRateLimitStore(this.db, this.dialect, `${this.prefix}${String(routeOptions.method)}${routeOptions.path}:`)
   }
 }

@@ -1,0 +1,40 @@
+/**
+ * A cache whose entries are loaded once per key, however many requests ask at
+ * the same moment (a thousand polls waking together cause one query), and kept
+ * until dropped or unused for `idleMs`. Dropping entries while a load is in
+ * flight keeps that load's possibly stale result out of the cache.
+ */
+export class LoadOnceCache<K, V> {
+  private readonly entries = new Map<K, { value: V, usedAt: number }>()
+  private readonly loading = new Map<K, Promise<V | undefined>>()
+  private generation = 0
+
+  constructor (private readonly idleMs: number) {}
+
+  async get (key: K, load: (key: K) => Promise<V | undefined>): Promise<V | undefined> {
+    const hit = this.entries.get(key)
+    if (hit !== undefined) {
+      hit.usedAt = Date.now()
+      return hit.value
+    }
+    let pending = this.loading.get(key)
+    if (pending === undefined) {
+      const generation = this.generation
+      pending = load(key).then(value => {
+        if (value !== undefined && generation === this.generation) this.entries.set(key, { value, usedAt: Date.now() })
+        return value
+      }).finally(() => this.loading.delete(key))
+      this.loading.set(key, pending)
+    }
+    return await pending
+  }
+
+  deleteWhere (match: (key: K, value: V) => boolean): void {
+    this.generation++
+    for (const [key, entry] of this.entries) if (match(key, entry.value)) this.entries.delete(key)
+  }
+
+  evictIdle (now = Date.now()): void {
+    for (const [key, entry] of this.entries) if (now - entry.usedAt > this.idleMs) this.entries.delete(key)
+  }
+}
