@@ -51,7 +51,8 @@ export function isVisible (e: FeedEvent, userId: number, rooms: ReadonlySet<numb
  */
 export class PollEngine {
   readonly registry = new WaiterRegistry()
-  private closing = false
+  /** Set by releaseAll: the process is shutting down. Read-only outside. */
+  closing = false
 
   constructor (
     private readonly feed: EventFeed,

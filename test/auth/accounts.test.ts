@@ -123,7 +123,7 @@ t.test('accounts', async t => {
   })
 
   t.test('the first account is the administrator', async t => {
-    const row = await app.chat.database.db.selectFrom('users').select(['username', 'is_admin']).orderBy('id').execute()
+    const row = await app.database.db.selectFrom('users').select(['username', 'is_admin']).orderBy('id').execute()
     t.equal(row[0]?.username, 'alice')
     t.equal(Number(row[0]?.is_admin), 1)
     t.ok(row.slice(1).every(r => Number(r.is_admin) === 0))

@@ -111,7 +111,7 @@ t.test('messages', async t => {
   })
 
   t.test('typing answers 204; repeats within 2 s store one notice', async t => {
-    const count = async (): Promise<number> => Number((await app.chat.database.db.selectFrom('ephemeral_events')
+    const count = async (): Promise<number> => Number((await app.database.db.selectFrom('ephemeral_events')
       .select(eb => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
     const before = await count()
     for (let i = 0; i < 5; i++) t.equal((await as(app, bob, 'POST', '/api/rooms/general/typing')).statusCode, 204)

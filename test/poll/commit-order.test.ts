@@ -14,7 +14,7 @@ t.test('a writer that holds its transaction open makes the next writer wait; not
   await as(app, alice, 'POST', '/api/rooms', { name: 'order' })
   const room = (await as(app, alice, 'GET', '/api/rooms')).json().rooms[0]
   const cursor = (await as(app, alice, 'GET', '/api/poll')).json().cursor
-  const { database } = app.chat
+  const { database } = app
 
   // Writer A takes id N and dawdles before committing.
   let releaseA: () => void = () => {}
@@ -22,7 +22,7 @@ t.test('a writer that holds its transaction open makes the next writer wait; not
   let aHasId: (id: number) => void = () => {}
   const aId = new Promise<number>(resolve => { aHasId = resolve })
   const { EventLog } = await import('../../src/events/event-log.js')
-  const log = new EventLog(database, () => app.chat.feed.wake())
+  const log = new EventLog(database, () => app.feed.wake())
   const writerA = log.write(async (trx, pending) => {
     const e = pending.append({ type: 'message', roomId: Number(room.id), user: { id: alice.user.id, username: 'alice', displayName: 'alice' }, payload: { text: 'A', clientId: null } })
     aHasId(e.id)
@@ -56,7 +56,7 @@ t.test('a row committed past a hole is not read until the hole fills', { skip: u
   await as(app, alice, 'POST', '/api/rooms', { name: 'gap' })
   const room = (await as(app, alice, 'GET', '/api/rooms')).json().rooms[0]
   const cursor = Number((await as(app, alice, 'GET', '/api/poll')).json().cursor)
-  const { db } = app.chat.database
+  const { db } = app.database
   const row = (id: number, text: string): Record<string, unknown> => ({
     id, room_id: Number(room.id), user_id: Number(alice.user.id), target_user_id: null, type: 'message', body: JSON.stringify({ text, clientId: null }), created_at: Date.now()
   })
@@ -71,9 +71,9 @@ t.test('a row committed past a hole is not read until the hole fills', { skip: u
   })
   await new Promise(resolve => setTimeout(resolve, 100))
   await db.insertInto('events').values(row(cursor + 2, 'second') as never).execute()
-  app.chat.feed.wake()
+  app.feed.wake()
   await new Promise(resolve => setTimeout(resolve, 300))
-  t.equal(app.chat.feed.head, cursor, 'the feed waits at the hole')
+  t.equal(app.feed.head, cursor, 'the feed waits at the hole')
   const during = (await as(app, alice, 'GET', `/api/poll?cursor=${cursor}&timeout=0`)).json()
   t.same(during.events, [])
   releaseX()

@@ -43,7 +43,7 @@ t.test('poll', async t => {
     const cursor = await head(bob)
     const started = Date.now()
     const pending = poll(bob, `cursor=${cursor}&timeout=3`)
-    await until(() => app.chat.engine.held === 1)
+    await until(() => app.engine.held === 1)
     const sent = (await as(app, alice, 'POST', '/api/rooms/general/messages', { text: 'wake up' })).json().event
     const body = await (await pending).json()
     t.ok(Date.now() - started < 2500, 'answered before the timeout')
@@ -120,7 +120,7 @@ t.test('poll', async t => {
     const dave = await register(app, 'dave')
     const cursor = await head(dave)
     const pending = poll(dave, `cursor=${cursor}&timeout=3`)
-    await until(() => app.chat.engine.registry.countFor(Number(dave.user.id)) === 1)
+    await until(() => app.engine.registry.countFor(Number(dave.user.id)) === 1)
     await as(app, alice, 'POST', '/api/rooms/general/members', { username: 'dave' })
     const body = await (await pending).json()
     t.equal(body.events[0]?.type, 'member.joined')
@@ -130,7 +130,7 @@ t.test('poll', async t => {
   t.test('typing goes to held polls of others and never moves the cursor', async t => {
     const cursor = await head(bob)
     const pending = poll(bob, `cursor=${cursor}&timeout=3`)
-    await until(() => app.chat.engine.registry.countFor(Number(bob.user.id)) === 1)
+    await until(() => app.engine.registry.countFor(Number(bob.user.id)) === 1)
     await as(app, alice, 'POST', '/api/rooms/general/typing')
     const body = await (await pending).json()
     t.equal(body.events.length, 1)
@@ -153,11 +153,11 @@ t.test('poll', async t => {
     const cursor = await head(bob)
     const controller = new AbortController()
     const pending = poll(bob, `cursor=${cursor}&timeout=3`, controller.signal).catch(() => null)
-    await until(() => app.chat.engine.held === 1)
+    await until(() => app.engine.held === 1)
     controller.abort()
     await pending
-    await until(() => app.chat.engine.held === 0, 1000)
-    t.equal(app.chat.engine.held, 0)
+    await until(() => app.engine.held === 0, 1000)
+    t.equal(app.engine.held, 0)
   })
 
   t.test('polls need credentials', async t => {
@@ -180,7 +180,7 @@ t.test('a client far behind the window reads from the database', async t => {
   const ids: string[] = []
   for (let i = 0; i < 260; i++) ids.push((await as(app, alice, 'POST', '/api/rooms/busy/messages', { text: `m${i}` })).json().event.id)
   await new Promise(resolve => setTimeout(resolve, 200))
-  t.ok(app.chat.feed.oldestInWindow > Number(ids[0]), 'the window has moved past the first messages')
+  t.ok(app.feed.oldestInWindow > Number(ids[0]), 'the window has moved past the first messages')
   const got: string[] = []
   let cursor = start
   for (let i = 0; i < 10 && got.length < ids.length; i++) {

@@ -26,18 +26,18 @@ t.test('MAX_HELD_POLLS: the next poll gets 503 with Retry-After', async t => {
   const head = (await call(url, '/api/poll', { token })).body.cursor as string
   const controllers = [0, 1, 2].map(() => new AbortController())
   const held = controllers.map(async c => await call(url, `/api/poll?cursor=${head}&timeout=20`, { token, signal: c.signal }).catch(() => null))
-  while (app.chat.engine.held < 3) await sleep(20)
+  while (app.engine.held < 3) await sleep(20)
 
   const refused = await call(url, `/api/poll?cursor=${head}&timeout=20`, { token })
   t.equal(refused.status, 503, 'one poll more is refused')
   t.equal(refused.body.error.code, 'unavailable')
   t.match(refused.retryAfter, /^\d+$/, 'with Retry-After')
-  t.equal(app.chat.engine.held, 3, 'and not held')
+  t.equal(app.engine.held, 3, 'and not held')
   t.equal((await call(url, `/api/poll?cursor=${head}&timeout=0`, { token })).status, 200, 'a short poll (nothing to hold) still answers')
 
   // A client leaving frees its slot at once.
   controllers[0]?.abort()
-  while (app.chat.engine.held > 2) await sleep(20)
+  while (app.engine.held > 2) await sleep(20)
   const again = call(url, `/api/poll?cursor=${head}&timeout=1`, { token })
   t.equal((await again).status, 200, 'the freed slot takes a new poll')
   for (const c of controllers) c.abort()

@@ -245,7 +245,7 @@ t.test('bad input on every route: always a 4xx in the contract shape, nothing st
 
   t.test('the database holds nothing it should not, and the server is healthy', async t => {
     t.same(await tableCounts(app), before, 'no table grew or shrank')
-    const stored = await app.chat.database.db.selectFrom('messages').select('text').execute()
+    const stored = await app.database.db.selectFrom('messages').select('text').execute()
     t.same(stored.map(r => r.text), ['hello'], 'only the one real message')
     await healthy(t, app, w)
   })

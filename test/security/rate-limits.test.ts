@@ -49,7 +49,7 @@ t.test('sign-in limits hold across two app instances on one database', async t =
     t.equal((await reg(a, 'carol')).statusCode, 201)
     t.equal((await reg(b, 'dave')).statusCode, 201)
     isRateLimited(t, await reg(a, 'erin'), 60, 'third sign-up from one address')
-    t.equal(await a.chat.database.db.selectFrom('users').select('id').where('username', '=', 'erin').executeTakeFirst(), undefined, 'nothing stored')
+    t.equal(await a.database.db.selectFrom('users').select('id').where('username', '=', 'erin').executeTakeFirst(), undefined, 'nothing stored')
   })
 })
 
@@ -64,7 +64,7 @@ t.test('per-user limits: sends, token creation, held polls', async t => {
     for (let i = 0; i < 3; i++) t.equal((await as(app, alice, 'POST', '/api/rooms/general/messages', { text: `m${i}` })).statusCode, 201)
     isRateLimited(t, await as(app, alice, 'POST', '/api/rooms/general/messages', { text: 'one too many' }), 60, 'fourth send')
     t.equal((await as(app, bob, 'POST', '/api/rooms/general/messages', { text: 'bob is fine' })).statusCode, 201, 'another user is not affected')
-    const stored = await app.chat.database.db.selectFrom('messages').select('text').where('text', '=', 'one too many').execute()
+    const stored = await app.database.db.selectFrom('messages').select('text').where('text', '=', 'one too many').execute()
     t.same(stored, [], 'the refused send stored nothing')
   })
 
@@ -76,8 +76,8 @@ t.test('per-user limits: sends, token creation, held polls', async t => {
   t.test('held polls per user: MAX_POLLS_PER_USER, then 429', async t => {
     const head = (await as(app, bob, 'GET', '/api/poll')).json().cursor as string
     const held = [0, 1].map(async () => await as(app, bob, 'GET', `/api/poll?cursor=${head}&timeout=20`))
-    for (let i = 0; i < 100 && app.chat.engine.held < 2; i++) await new Promise(resolve => setTimeout(resolve, 20))
-    t.equal(app.chat.engine.held, 2)
+    for (let i = 0; i < 100 && app.engine.held < 2; i++) await new Promise(resolve => setTimeout(resolve, 20))
+    t.equal(app.engine.held, 2)
     isRateLimited(t, await as(app, bob, 'GET', `/api/poll?cursor=${head}&timeout=20`), 60, 'third held poll')
     t.equal((await as(app, bob, 'GET', `/api/poll?cursor=${head}&timeout=0`)).statusCode, 200, 'a short poll is never held, so never refused')
     await as(app, bob, 'POST', '/api/rooms/general/messages', { text: 'release' })

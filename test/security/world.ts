@@ -49,7 +49,7 @@ export async function buildWorld (app: FastifyInstance, prefix = 'w'): Promise<W
 
 /** Row counts of every table a request could grow. */
 export async function tableCounts (app: FastifyInstance): Promise<Record<string, number>> {
-  const { db } = app.chat.database
+  const { db } = app.database
   const tables = ['users', 'rooms', 'memberships', 'messages', 'events', 'api_tokens', 'revoked_sessions', 'ephemeral_events'] as const
   const counts: Record<string, number> = {}
   for (const table of tables) {

@@ -1,0 +1,85 @@
+import type { FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Config } from '../config.js'
+import { sendError } from './error-handler.js'
+import { AppError } from './errors.js'
+import { applySecurityHeaders } from './security-headers.js'
+
+/**
+ * Some corporate proxies drop PATCH and DELETE: a POST with
+ * `X-HTTP-Method-Override: PATCH|DELETE` stands in for them. The method must
+ * change before Fastify routes the request, hence here and not in a hook.
+ * Fastify applies its timeout options only to servers it creates itself, so a
+ * server factory must apply them: without this every socket could idle forever.
+ */
+function methodOverrideServer (handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerOptions): Server {
+  const server = createServer({
+    requestTimeout: options.requestTimeout ?? 0,
+    // Node checks request and header deadlines at this interval (30 s by
+    // default, which would let a slow client stay far past its deadline).
+    connectionsCheckingInterval: 1000
+  }, (req, res) => {
+    const override = req.headers['x-http-method-override']
+    if (req.method === 'POST' && typeof override === 'string') {
+      const method = override.trim().toUpperCase()
+      if (method === 'PATCH' || method === 'DELETE') req.method = method
+    }
+    handler(req, res)
+  })
+  server.setTimeout(options.connectionTimeout ?? 0)
+  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout
+  // Slow clients may not hold sockets open: headers must arrive promptly. Node
+  // swaps the two limits when this one is the larger, so keep it within the request's.
+  server.headersTimeout = Math.min(20000, options.requestTimeout ?? 20000)
+  return server
+}
+
+/** Fastify's options: logging, limits, and the HTTP server with its timeouts. */
+export function serverOptions (config: Config): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]']
+    },
+    bodyLimit: config.bodyLimit,
+    // Fastify takes a hop count too, though its types do not say so.
+    trustProxy: config.trustProxy as boolean | string[],
+    serverFactory: methodOverrideServer,
+    // Idle sockets are closed, but never before a held poll would have answered.
+    connectionTimeout: (config.pollMaxTimeout + 30) * 1000,
+    // Longer than the idle timeouts of the proxies in front (nginx keeps 60 s).
+    keepAliveTimeout: 65000,
+    // Receiving a request (headers and body) must not take longer than this, so a
+    // client that trickles its body cannot hold a socket and a parser for long.
+    // Node stops this clock once the request is read: held polls are not cut.
+    requestTimeout: config.requestTimeoutSeconds * 1000,
+    // While closing, requests still arriving on open connections get the
+    // contract's 503 with Retry-After (the event stream plugin), not Fastify's own.
+    return503OnClosing: false,
+    pluginTimeout: 60000,
+    // A URL that cannot be decoded is refused before any hook runs: answer it in
+    // the contract's shape and with the same security headers as everything else.
+    frameworkErrors: (err, request, reply) => {
+      applySecurityHeaders(request.raw, reply.raw)
+      return sendError(reply, new AppError('invalid', 'The request is not valid.', { fields: { url: err.message } }))
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 }
+  }
+}
+
+/**
+ * Node stops enforcing REQUEST_TIMEOUT once the server closes, so a client
+ * trickling a body would hold the shutdown until the process is killed with the
+ * database still open. Halfway through the grace period, cut every connection.
+ */
+export const connectionCutoff = fp(async function connectionCutoff (app, opts: { shutdownTimeoutMs: number }) {
+  let timer: NodeJS.Timeout | null = null
+  app.addHook('preClose', async () => {
+    timer = setTimeout(() => { app.server.closeAllConnections() }, opts.shutdownTimeoutMs / 2)
+    timer.unref()
+  })
+  app.addHook('onClose', async () => {
+    if (timer !== null) clearTimeout(timer)
+  })
+}, { name: 'connection-cutoff' })

@@ -1,0 +1,40 @@
+import type { LogLevel } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import authPlugin, { type AuthPluginOptions } from '../auth/plugin.js'
+import authRoutes from '../auth/routes.js'
+import { createRateLimits } from '../http/rate-limits.js'
+import messageRoutes from '../messages/routes.js'
+import pollRoutes from '../poll/routes.js'
+import roomRoutes from '../rooms/routes.js'
+import operationsRoutes from './operations.js'
+
+/**
+ * Who is calling (cookie or bearer token, checked on every request), the rate
+ * limits, and every route under `<BASE_PATH>/api`.
+ */
+export default fp(async function api (app, opts: { config: Config }) {
+  const { config } = opts
+  const { auth, rooms, messages, engine, presence } = app
+  const cookies: AuthPluginOptions = {
+    auth,
+    apiPrefix: `${config.basePath}/api`,
+    cookiePath: `${config.basePath}/`,
+    cookieMaxAge: config.sessionTtlSeconds - 60,
+    allowedOrigins: config.allowedOrigins
+  }
+  await app.register(authPlugin, cookies)
+  const limits = createRateLimits(app, config.rateLimit, app.database.db, app.database.dialect)
+
+  await app.register(async (api) => {
+    api.addHook('onSend', async (request, reply, payload) => {
+      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+      return payload
+    })
+    await api.register(operationsRoutes, { exposeStats: config.exposeStats })
+    await api.register(authRoutes, { auth, cookies, limits })
+    await api.register(roomRoutes, { rooms })
+    await api.register(messageRoutes, { messages, limits })
+    await api.register(pollRoutes, { engine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn' })
+  }, { prefix: cookies.apiPrefix })
+}, { name: 'api', dependencies: ['http', 'openapi', 'database', 'event-stream', 'services'] })
