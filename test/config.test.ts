@@ -1,6 +1,7 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { loadConfig } from '../src/config.js'
+import { readFileSync } from 'node:fs'
+import { configTable, loadConfig } from '../src/config.js'
 
 t.test('defaults need no configuration at all', async t => {
   const c = loadConfig({}, false)
@@ -53,4 +54,11 @@ t.test('the server process stops at start-up naming the bad variable', async t =
   })
   t.equal(run.status, 1)
   t.match(run.stderr, /PORT/)
+})
+
+t.test('the README documents exactly the variables of the schema, with their defaults', async t => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const documented = readme.split('\n').filter(line => /^\| `[A-Z_]+` \|/.test(line))
+  const declared = configTable().split('\n').slice(2)
+  t.same(documented, declared, `README's configuration table should be:\n${configTable()}`)
 })
