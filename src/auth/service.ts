@@ -70,7 +70,7 @@ export class AuthService {
 
   private forget (userId: number): void {
     this.userCache.deleteWhere(id => id === userId)
-    this.tokenCache.deleteWhere((hash, t) => t.userId === userId)
+    this.tokenCache.deleteWhere((_hash, t) => t.userId === userId)
   }
 
   async fromCookie (cookie: string, cached: boolean): Promise<AuthUser | null> {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Executor } from '../db/connect.js'
+import type { UserRow } from '../db/rows.js'
 import type { PublicUser } from '../events/event.js'
 
 /** A user as the app works with it; never leaves the server with its hash. */
@@ -14,15 +15,6 @@ export interface UserRecord {
 
 export const publicUser = (u: { id: number, username: string, displayName: string }): PublicUser =>
   ({ id: String(u.id), username: u.username, displayName: u.displayName })
-
-interface UserRow {
-  id: string | number
-  username: string
-  display_name: string
-  is_admin: number | string
-  session_version: number | string
-  password_hash: string
-}
 
 const toUser = (r: UserRow): UserRecord => ({
   id: Number(r.id),

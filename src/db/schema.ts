@@ -3,7 +3,7 @@ import type { ColumnType } from 'kysely'
 /*
  * The typed shape of every table. Integer ids come back as strings from MySQL
  * (bigNumberStrings, so 64-bit ids survive) and as numbers from SQLite: the
- * repositories normalise them, and row types never leave src/db or a repository.
+ * repositories normalise them. Row types live in src/db/rows.ts and never leave a repository.
  */
 type Id = ColumnType<string | number, string | number, string | number>
 type GeneratedId = ColumnType<string | number, string | number | undefined, never>

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../db/connect.js'
+import type { EventRow } from '../db/rows.js'
 import { eventJson, isInternalType } from './event.js'
 
 /** A committed event as the feed holds it: routing facts plus its ready-made JSON. */
@@ -38,18 +39,6 @@ const batchSize = 1000
 const idleIntervalMs = 1000
 const gapGiveUpMs = 10000
 const ephemeralMaxAgeMs = 10000
-
-interface EventRow {
-  id: string | number
-  room_id: string | number | null
-  user_id: string | number
-  target_user_id: string | number | null
-  type: string
-  body: string | null
-  created_at: string | number
-  username: string | null
-  display_name: string | null
-}
 
 function toFeedEvent (row: EventRow): FeedEvent {
   const id = Number(row.id)

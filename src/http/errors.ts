@@ -44,11 +44,3 @@ export class AppError extends Error {
     this.extras = extras
   }
 }
-
-export const invalid = (fields: Record<string, string>, message = 'The request is not valid.'): AppError =>
-  new AppError('invalid', message, { fields })
-
-export const notFound = (what = 'That'): AppError => new AppError('not_found', `${what} does not exist.`)
-
-export const unavailable = (retryAfter = 5): AppError =>
-  new AppError('unavailable', 'The service is temporarily unavailable; try again shortly.', { retryAfter })

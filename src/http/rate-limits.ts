@@ -18,7 +18,7 @@ export interface RateLimits {
 
 const noLimit: Hook = async () => {}
 
-function builder (request: FastifyRequest, context: { ttl: number }): AppError {
+function builder (_request: FastifyRequest, context: { ttl: number }): AppError {
   return new AppError('rate_limited', 'Too many requests; slow down.', { retryAfter: Math.max(1, Math.ceil(context.ttl / 1000)) })
 }
 

@@ -9,11 +9,11 @@ const notUtf8 = (): AppError => new AppError('invalid', 'The request body is not
  * parsers decode bad bytes to U+FFFD without a word, so a message would be
  * stored altered; this preParsing hook refuses such a body with 400 instead.
  */
-export async function requireUtf8 (request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream): Promise<NodeJS.ReadableStream> {
+export async function requireUtf8 (request: FastifyRequest, _reply: FastifyReply, payload: NodeJS.ReadableStream): Promise<NodeJS.ReadableStream> {
   if (request.method === 'GET' || request.method === 'HEAD') return payload
   const decoder = new TextDecoder('utf-8', { fatal: true })
   const check = new Transform({
-    transform (chunk: Buffer, encoding, callback) {
+    transform (chunk: Buffer, _encoding, callback) {
       try {
         decoder.decode(chunk, { stream: true })
         callback(null, chunk)

@@ -1,5 +1,10 @@
 import type { Executor } from '../db/connect.js'
 import { eventJson } from '../events/event.js'
+import type { Static } from 'typebox'
+import type { EventSchema } from '../http/schemas.js'
+
+/** A page of a room's history, in the shape the route's response schema documents. */
+export interface HistoryPage { events: Array<Static<typeof EventSchema>>, hasMore: boolean }
 
 export interface MessageRecord {
   id: number
@@ -65,7 +70,7 @@ export async function eventsById (db: Executor, ids: number[]): Promise<Map<numb
 }
 
 /** A page of live messages before `before`, oldest first, each with its current text. */
-export async function history (db: Executor, roomId: number, before: number | null, limit: number): Promise<{ events: unknown[], hasMore: boolean }> {
+export async function history (db: Executor, roomId: number, before: number | null, limit: number): Promise<HistoryPage> {
   let q = db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.user_id')
     .select(['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name'])
     .where('m.room_id', '=', roomId)

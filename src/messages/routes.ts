@@ -3,12 +3,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
 import { ClientId, ErrorSchema, EventSchema, Id, MessageText, NoContent, RoomRef } from '../http/schemas.js'
+import { sendPrebuiltJson } from '../http/prebuilt-json.js'
 import type { RateLimits } from '../http/rate-limits.js'
 import type { MessageService } from './service.js'
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema }
 const MessageParams = Type.Object({ room: RoomRef, id: Id })
-const json = (reply: { type: (t: string) => unknown }): void => { reply.type('application/json; charset=utf-8') }
 
 export default async function messageRoutes (root: FastifyInstance, opts: { messages: MessageService, limits: RateLimits }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
@@ -29,8 +29,7 @@ export default async function messageRoutes (root: FastifyInstance, opts: { mess
     }
   }, async (request, reply) => {
     const result = await messages.send(requireUser(request), request.params.room, request.body.text, request.body.clientId ?? null)
-    json(reply)
-    return await reply.code(result.created ? 201 : 200).send(`{"event":${result.json}}` as never)
+    return await sendPrebuiltJson(reply.code(result.created ? 201 : 200), `{"event":${result.json}}`)
   })
 
   app.get('/rooms/:room/messages', {
@@ -42,7 +41,7 @@ export default async function messageRoutes (root: FastifyInstance, opts: { mess
     }
   }, async (request) => {
     const before = request.query.before === undefined ? null : Number(request.query.before)
-    return await messages.history(requireUser(request), request.params.room, before, request.query.limit ?? 50) as never
+    return await messages.history(requireUser(request), request.params.room, before, request.query.limit ?? 50)
   })
 
   app.patch('/rooms/:room/messages/:id', {
@@ -54,8 +53,7 @@ export default async function messageRoutes (root: FastifyInstance, opts: { mess
     }
   }, async (request, reply) => {
     const event = await messages.edit(requireUser(request), request.params.room, Number(request.params.id), request.body.text)
-    json(reply)
-    return await reply.send(`{"event":${event}}` as never)
+    return await sendPrebuiltJson(reply, `{"event":${event}}`)
   })
 
   app.delete('/rooms/:room/messages/:id', {

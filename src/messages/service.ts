@@ -30,7 +30,7 @@ export class MessageService {
     return await this.deps.batcher.send({ roomId: room.id, user: publicUser(user), text, clientId })
   }
 
-  async history (user: AuthUser, ref: string, before: number | null, limit: number): Promise<{ events: unknown[], hasMore: boolean }> {
+  async history (user: AuthUser, ref: string, before: number | null, limit: number): Promise<repo.HistoryPage> {
     const room = await this.deps.access.asMember(ref, user.id)
     return await repo.history(this.deps.db, room.id, before, limit)
   }

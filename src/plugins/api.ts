@@ -27,7 +27,7 @@ export default fp(async function api (app, opts: { config: Config }) {
   const limits = createRateLimits(app, config.rateLimit, app.database.db, app.database.dialect)
 
   await app.register(async (api) => {
-    api.addHook('onSend', async (request, reply, payload) => {
+    api.addHook('onSend', async (_request, reply, payload) => {
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
       return payload
     })

@@ -30,7 +30,7 @@ export default async function operationsRoutes (api: FastifyInstance, opts: { ex
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
         pingDatabase(api.database.db),
-        new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error('database did not answer within 3 s')), 3000) })
+        new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error('database did not answer within 3 s')), 3000) })
       ]).finally(() => clearTimeout(timer))
       return { status: 'ok' }
     } catch (err) {

@@ -35,8 +35,6 @@ export class MembershipCache {
     return this.roomMembers.get(roomId)
   }
 
-  has (userId: number): boolean { return this.users.has(userId) }
-
   /** The rooms of a user already in the cache, without loading. */
   cachedRooms (userId: number): ReadonlySet<number> | undefined { return this.users.get(userId)?.rooms }
 

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
 import { AppError } from '../http/errors.js'
+import { sendPrebuiltJson } from '../http/prebuilt-json.js'
 import { applySecurityHeaders } from '../http/security-headers.js'
 import { ErrorSchema, EventSchema } from '../http/schemas.js'
 import { ClientDeparture, type PollEngine } from './engine.js'
@@ -77,8 +78,8 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
         timeoutMs: timeoutSeconds * 1000,
         departure
       })
-      reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no').type('application/json; charset=utf-8')
-      return await reply.send(`{"events":[${answer.events.join(',')}],"cursor":"${answer.cursor}","hasMore":${answer.hasMore}}` as never)
+      reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no')
+      return await sendPrebuiltJson(reply, `{"events":[${answer.events.join(',')}],"cursor":"${answer.cursor}","hasMore":${answer.hasMore}}`)
     } finally {
       reply.raw.removeListener('close', onClose)
     }

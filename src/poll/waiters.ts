@@ -44,8 +44,6 @@ export class WaiterRegistry {
 
   hasUser (userId: number): boolean { return this.byUser.has(userId) }
 
-  users (): IterableIterator<number> { return this.byUser.keys() }
-
   all (): Waiter[] {
     const out: Waiter[] = []
     for (const set of this.byUser.values()) for (const w of set) out.push(w)

@@ -1,4 +1,5 @@
 import type { Executor } from '../db/connect.js'
+import type { RoomRow } from '../db/rows.js'
 import type { PublicUser } from '../events/event.js'
 
 export interface Room {
@@ -8,7 +9,6 @@ export interface Room {
   visibility: 'public' | 'private'
 }
 
-interface RoomRow { id: string | number, name: string | null, kind: 'channel' | 'direct', visibility: 'public' | 'private' }
 const toRoom = (r: RoomRow): Room => ({ id: Number(r.id), name: r.name, kind: r.kind, visibility: r.visibility })
 
 export const roomJson = (r: Room): { id: string, name: string | null, kind: Room['kind'], visibility: Room['visibility'] } =>

@@ -23,7 +23,7 @@ t.test('a writer that holds its transaction open makes the next writer wait; not
   const aId = new Promise<number>(resolve => { aHasId = resolve })
   const { EventLog } = await import('../../src/events/event-log.js')
   const log = new EventLog(database, () => app.feed.wake())
-  const writerA = log.write(async (trx, pending) => {
+  const writerA = log.write(async (_trx, pending) => {
     const e = pending.append({ type: 'message', roomId: Number(room.id), user: { id: alice.user.id, username: 'alice', displayName: 'alice' }, payload: { text: 'A', clientId: null } })
     aHasId(e.id)
     await aHolds
