@@ -29,6 +29,14 @@ export async function buildTestApp (t: Teardown, env: Record<string, string> = {
   return app
 }
 
+/** Listens on a free loopback port (for tests where sockets matter) and gives the base URL. */
+export async function listenOn (app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no address')
+  return `http://127.0.0.1:${address.port}`
+}
+
 /** A signed-in user for inject-based tests: the cookie header to send, and the user. */
 export interface Session {
   cookie: string

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
+import { testSecret } from '../helper.js'
+import type { TestDatabase } from './database.js'
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -90,4 +92,23 @@ export async function startServerProcess (
   }
   t.teardown(async () => { await proc.kill() })
   return proc
+}
+
+/** What every test node runs with: the test's database, the test secret, no rate limits, a quick feed. */
+export function nodeEnv (database: TestDatabase, env: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    ...(database.databaseUrl === undefined ? {} : { DATABASE_URL: database.databaseUrl }),
+    DATA_DIR: database.dataDir,
+    SESSION_SECRET: testSecret,
+    RATE_LIMIT_DISABLED: 'true',
+    FEED_INTERVAL_MS: '50',
+    ...env
+  }
+}
+
+/** A chat server process on the test's database (see nodeEnv); `env` adds to or overrides the defaults. */
+export async function startChatNode (
+  t: Teardown, database: TestDatabase, env: Record<string, string | undefined> = {}, options: { port?: number, basePath?: string } = {}
+): Promise<ServerProcess> {
+  return await startServerProcess(t, nodeEnv(database, env), options)
 }

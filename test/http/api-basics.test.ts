@@ -1,5 +1,5 @@
 import t from 'tap'
-import { as, buildTestApp, register } from '../helper.js'
+import { as, buildTestApp, listenOn, register } from '../helper.js'
 
 t.test('OpenAPI document lists every API route', async t => {
   const app = await buildTestApp(t)
@@ -25,10 +25,7 @@ t.test('OpenAPI document lists every API route', async t => {
 
 t.test('over a real socket: method override, CSRF, body limit, unknown routes', async t => {
   const app = await buildTestApp(t, { BODY_LIMIT: '2048' })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  const base = `http://127.0.0.1:${address.port}`
+  const base = await listenOn(app)
   const alice = await register(app, 'alice')
   await as(app, alice, 'POST', '/api/rooms', { name: 'general' })
   const sent = (await as(app, alice, 'POST', '/api/rooms/general/messages', { text: 'edit me' })).json().event

@@ -1,13 +1,5 @@
 import t from 'tap'
-import type { FastifyInstance } from 'fastify'
-import { as, buildTestApp, register, type Session } from '../helper.js'
-
-async function listen (app: FastifyInstance): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  return `http://127.0.0.1:${address.port}`
-}
+import { as, buildTestApp, listenOn, register, type Session } from '../helper.js'
 
 const until = async (check: () => boolean, ms = 3000): Promise<void> => {
   const end = Date.now() + ms
@@ -19,7 +11,7 @@ const until = async (check: () => boolean, ms = 3000): Promise<void> => {
 
 t.test('poll', async t => {
   const app = await buildTestApp(t, { POLL_MAX_TIMEOUT: '3', POLL_TIMEOUT: '2' })
-  const base = await listen(app)
+  const base = await listenOn(app)
   const alice = await register(app, 'alice')
   const bob = await register(app, 'bob')
   const carol = await register(app, 'carol')

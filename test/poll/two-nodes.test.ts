@@ -1,8 +1,6 @@
 import t from 'tap'
-import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
 import { createTestDatabase } from '../helpers/database.js'
-import { testConfig } from '../helper.js'
+import { twoApps } from '../helpers/two-nodes.js'
 
 /*
  * Two app instances on one database (the MariaDB run is the one that matters;
@@ -15,22 +13,9 @@ const sendersCount = 8
 const perSender = 25
 const pollersCount = 6
 
-async function listen (app: FastifyInstance): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  return `http://127.0.0.1:${address.port}`
-}
-
 t.test('two nodes, concurrent senders and pollers: every message exactly once, in order', async t => {
   const database = await createTestDatabase(t)
-  const nodes: FastifyInstance[] = []
-  for (let i = 0; i < 2; i++) {
-    const app = await buildApp(testConfig(database, { FEED_INTERVAL_MS: '50' }))
-    t.teardown(async () => { await app.close() })
-    nodes.push(app)
-  }
-  const urls = await Promise.all(nodes.map(listen))
+  const { urls } = await twoApps(t, database, { FEED_INTERVAL_MS: '50' })
 
   const call = async (url: string, path: string, init: { method?: string, token?: string, cookie?: string, body?: unknown } = {}): Promise<{ status: number, body: any }> => {
     const headers: Record<string, string> = {}

@@ -1,10 +1,9 @@
 import t from 'tap'
 import { request } from 'node:http'
 import { connect } from 'node:net'
-import { startServerProcess } from '../helpers/server-process.js'
+import { startChatNode } from '../helpers/server-process.js'
 import { createTestDatabase, usingMariaDb } from '../helpers/database.js'
 import { call, setupRoom, sleep } from '../helpers/chat-traffic.js'
-import { testSecret } from '../helper.js'
 
 /*
  * Clients that vanish cost nothing lasting. Thousands of held polls are
@@ -22,10 +21,7 @@ interface Stats { heldPolls: number, pollUsers: number, connections: number, rss
 
 t.test('connect/disconnect churn of held polls leaves nothing behind', { skip }, async t => {
   const database = await createTestDatabase(t)
-  const server = await startServerProcess(t, {
-    DATA_DIR: database.dataDir,
-    SESSION_SECRET: testSecret,
-    RATE_LIMIT_DISABLED: 'true',
+  const server = await startChatNode(t, database, {
     EXPOSE_STATS: 'true',
     MAX_POLLS_PER_USER: String(concurrency),
     // So the stats route can collect garbage before it reports the heap.

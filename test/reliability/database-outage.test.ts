@@ -3,11 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
-import { startServerProcess } from '../helpers/server-process.js'
 import { mariadbServerBinary, startPrivateMariaDb } from '../helpers/private-mariadb.js'
 import { call, setupRoom, sleep, Traffic } from '../helpers/chat-traffic.js'
 import { usingMariaDb } from '../helpers/database.js'
-import { testSecret } from '../helper.js'
+import { twoNodes } from '../helpers/two-nodes.js'
 
 /*
  * The database goes away under load and comes back (a MariaDB restart, then a
@@ -26,15 +25,7 @@ t.test('database outage: 503 while away, nothing lost or doubled when it returns
   const databaseUrl = await mariadb.createDatabase('chat')
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-outage-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-  const env = {
-    DATABASE_URL: databaseUrl,
-    DATA_DIR: dataDir,
-    SESSION_SECRET: testSecret,
-    RATE_LIMIT_DISABLED: 'true',
-    FEED_INTERVAL_MS: '50',
-    LOG_LEVEL: 'error'
-  }
-  const nodes = await Promise.all([startServerProcess(t, env), startServerProcess(t, env)])
+  const nodes = await twoNodes(t, { databaseUrl, dataDir }, { LOG_LEVEL: 'error' })
   const urls = nodes.map(n => n.url)
   const tokens = await setupRoom(urls, 8)
   // A member of a room nobody writes in: its polls can only end at their timeout.

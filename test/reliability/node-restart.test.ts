@@ -1,8 +1,8 @@
 import t from 'tap'
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js'
+import { startChatNode, type ServerProcess } from '../helpers/server-process.js'
+import { twoNodes } from '../helpers/two-nodes.js'
 import { createTestDatabase, usingMariaDb } from '../helpers/database.js'
 import { call, setupRoom, sleep, Traffic } from '../helpers/chat-traffic.js'
-import { testSecret } from '../helper.js'
 
 /*
  * Deploys and crashes under traffic. Two nodes share one MariaDB database;
@@ -19,15 +19,10 @@ const shutdownTimeoutMs = 5000
 t.test('SIGTERM and SIGKILL of a node under traffic: nothing lost or doubled', { skip }, async t => {
   const database = await createTestDatabase(t)
   const env = {
-    DATABASE_URL: database.databaseUrl,
-    DATA_DIR: database.dataDir,
-    SESSION_SECRET: testSecret,
-    RATE_LIMIT_DISABLED: 'true',
-    FEED_INTERVAL_MS: '50',
     SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
     LOG_LEVEL: 'error'
   }
-  const nodes: ServerProcess[] = await Promise.all([startServerProcess(t, env), startServerProcess(t, env)])
+  const nodes: ServerProcess[] = await twoNodes(t, database, env)
   const urls = nodes.map(n => n.url)
   const tokens = await setupRoom(urls, 9)
   // A member of a room nobody writes in: its polls stay held until something ends them.
@@ -63,7 +58,7 @@ t.test('SIGTERM and SIGKILL of a node under traffic: nothing lost or doubled', {
     }
   })
   await sleep(1000)
-  nodes[0] = await startServerProcess(t, env, { port: nodes[0]?.port })
+  nodes[0] = await startChatNode(t, database, env, { port: nodes[0]?.port })
   await sleep(1500)
 
   await t.test('SIGKILL: the clients carry on elsewhere', async t => {
@@ -72,7 +67,7 @@ t.test('SIGTERM and SIGKILL of a node under traffic: nothing lost or doubled', {
     await sleep(1500)
     t.ok(traffic.acceptedCount > accepted, 'sends go on through the other node')
   })
-  nodes[1] = await startServerProcess(t, env, { port: nodes[1]?.port })
+  nodes[1] = await startChatNode(t, database, env, { port: nodes[1]?.port })
   await sleep(1500)
 
   await traffic.stopSending()

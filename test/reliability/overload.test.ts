@@ -1,9 +1,8 @@
 import t from 'tap'
 import mysql from 'mysql2/promise'
-import type { FastifyInstance } from 'fastify'
-import { buildTestApp, testSecret } from '../helper.js'
+import { buildTestApp, listenOn } from '../helper.js'
 import { createTestDatabase, usingMariaDb } from '../helpers/database.js'
-import { startServerProcess } from '../helpers/server-process.js'
+import { startChatNode } from '../helpers/server-process.js'
 import { call, setupRoom, sleep, Traffic } from '../helpers/chat-traffic.js'
 
 /*
@@ -12,16 +11,9 @@ import { call, setupRoom, sleep, Traffic } from '../helpers/chat-traffic.js'
  * accepted before and during the overload is still delivered exactly once.
  */
 
-async function listen (app: FastifyInstance): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  return `http://127.0.0.1:${address.port}`
-}
-
 t.test('MAX_HELD_POLLS: the next poll gets 503 with Retry-After', async t => {
   const app = await buildTestApp(t, { MAX_HELD_POLLS: '3', MAX_POLLS_PER_USER: '10' })
-  const url = await listen(app)
+  const url = await listenOn(app)
   const [token] = await setupRoom(url, 1) as [string]
   const head = (await call(url, '/api/poll', { token })).body.cursor as string
   const controllers = [0, 1, 2].map(() => new AbortController())
@@ -50,14 +42,9 @@ t.test('tiny DB pool and queue: a burst gets 2xx or 503, never 500, nothing lost
   const database = await createTestDatabase(t)
   // Users and room through an ordinary in-process node; the burst hits a starved one.
   const setup = await buildTestApp(t, {}, database)
-  const tokens = await setupRoom(await listen(setup), 5)
+  const tokens = await setupRoom(await listenOn(setup), 5)
   await setup.close()
-  const node = await startServerProcess(t, {
-    DATABASE_URL: database.databaseUrl,
-    DATA_DIR: database.dataDir,
-    SESSION_SECRET: testSecret,
-    RATE_LIMIT_DISABLED: 'true',
-    FEED_INTERVAL_MS: '50',
+  const node = await startChatNode(t, database, {
     DB_POOL_SIZE: '1',
     DB_QUEUE_LIMIT: '1',
     LOG_LEVEL: 'error'

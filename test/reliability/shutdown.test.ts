@@ -1,10 +1,9 @@
 import t from 'tap'
 import { connect } from 'node:net'
 import { Agent, request } from 'node:http'
-import { startServerProcess } from '../helpers/server-process.js'
+import { startChatNode } from '../helpers/server-process.js'
 import { createTestDatabase, usingMariaDb } from '../helpers/database.js'
 import { call, setupRoom, sleep } from '../helpers/chat-traffic.js'
-import { testSecret } from '../helper.js'
 
 /*
  * SIGTERM on one node (a deploy). Held polls are answered at once with what
@@ -38,10 +37,7 @@ async function get (agent: Agent, port: number, path: string, token: string): Pr
 
 t.test('SIGTERM: held polls answered at once, late requests get 503, prompt exit', { skip }, async t => {
   const database = await createTestDatabase(t)
-  const server = await startServerProcess(t, {
-    DATA_DIR: database.dataDir,
-    SESSION_SECRET: testSecret,
-    RATE_LIMIT_DISABLED: 'true',
+  const server = await startChatNode(t, database, {
     SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
     REQUEST_TIMEOUT: String(requestTimeout)
   })

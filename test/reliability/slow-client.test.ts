@@ -1,9 +1,9 @@
 import t from 'tap'
 import { connect, type Socket } from 'node:net'
-import { startServerProcess } from '../helpers/server-process.js'
+import { startChatNode } from '../helpers/server-process.js'
 import { createTestDatabase, usingMariaDb } from '../helpers/database.js'
 import { call, setupRoom, sleep } from '../helpers/chat-traffic.js'
-import { buildTestApp, testSecret } from '../helper.js'
+import { buildTestApp } from '../helper.js'
 
 /*
  * Slow clients (slowloris): headers or a body trickled a byte at a time must
@@ -35,10 +35,7 @@ async function trickle (port: number, head: string, drip: string): Promise<Cut> 
 
 t.test('slow headers and slow bodies are cut off in bounded time, at no lasting cost', { skip }, async t => {
   const database = await createTestDatabase(t)
-  const server = await startServerProcess(t, {
-    DATA_DIR: database.dataDir,
-    SESSION_SECRET: testSecret,
-    RATE_LIMIT_DISABLED: 'true',
+  const server = await startChatNode(t, database, {
     EXPOSE_STATS: 'true',
     REQUEST_TIMEOUT: String(requestTimeout)
   })

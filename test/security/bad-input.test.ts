@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import type { FastifyInstance, InjectOptions } from 'fastify'
-import { buildTestApp } from '../helper.js'
+import { buildTestApp, listenOn } from '../helper.js'
 import { appRoutes, buildWorld, ignoredRoute, tableCounts, type World } from './world.js'
 
 /*
@@ -254,10 +254,7 @@ t.test('bad input on every route: always a 4xx in the contract shape, nothing st
 t.test('bad X-HTTP-Method-Override over a real socket', async t => {
   const app = await buildTestApp(t)
   const w = await buildWorld(app)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  const base = `http://127.0.0.1:${address.port}`
+  const base = await listenOn(app)
   const before = await tableCounts(app)
   const override = fc.oneof(
     fc.constantFrom('GET', 'PUT', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT', 'PATCH, DELETE', 'DELETE\tPATCH', 'POST', '', 'x'.repeat(500)),

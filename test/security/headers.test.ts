@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import type { InjectOptions } from 'fastify'
 import { as, buildTestApp, register, testSecret } from '../helper.js'
 import { createTestDatabase } from '../helpers/database.js'
-import { startServerProcess } from '../helpers/server-process.js'
+import { startChatNode } from '../helpers/server-process.js'
 
 function hasSecurityHeaders (t: Test, headers: Record<string, unknown>, label: string): void {
   const csp = String(headers['content-security-policy'])
@@ -66,10 +66,7 @@ t.test('API tokens are stored hashed; the session secret is nowhere in answers',
 
 t.test('the request log of a real server holds no cookie, token or password', async t => {
   const database = await createTestDatabase(t)
-  const server = await startServerProcess(t, {
-    DATA_DIR: database.dataDir,
-    ...(database.databaseUrl === undefined ? {} : { DATABASE_URL: database.databaseUrl }),
-    SESSION_SECRET: testSecret,
+  const server = await startChatNode(t, database, {
     LOG_LEVEL: 'trace',
     RATE_LIMIT_DISABLED: 'true'
   })
