@@ -69,27 +69,52 @@ export async function eventsById (db: Executor, ids: number[]): Promise<Map<numb
   return out
 }
 
+interface MessageRow {
+  id: string | number
+  room_id: string | number
+  user_id: string | number
+  text: string
+  client_id: string | null
+  created_at: string | number
+  edited_at: string | number | null
+  username: string
+  display_name: string
+}
+
+/** A stored message as a `message` event with its current text, as history and search show it. */
+export function messageEvent (r: MessageRow): Record<string, unknown> {
+  return {
+    id: String(r.id),
+    type: 'message',
+    roomId: String(r.room_id),
+    user: { id: String(r.user_id), username: r.username, displayName: r.display_name },
+    createdAt: new Date(Number(r.created_at)).toISOString(),
+    text: r.text,
+    clientId: r.client_id,
+    ...(r.edited_at === null ? {} : { editedAt: new Date(Number(r.edited_at)).toISOString() })
+  }
+}
+
+const messageColumns = ['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name'] as const
+
+/** Live messages by id as events, in the order of `ids`. */
+export async function messageEventsByIds (db: Executor, ids: number[]): Promise<Array<Record<string, unknown>>> {
+  if (ids.length === 0) return []
+  const rows = await db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(messageColumns).where('m.id', 'in', ids).where('m.deleted_at', 'is', null).execute()
+  const byId = new Map(rows.map(r => [Number(r.id), r]))
+  return ids.flatMap(id => { const r = byId.get(id); return r === undefined ? [] : [messageEvent(r)] })
+}
+
 /** A page of live messages before `before`, oldest first, each with its current text. */
 export async function history (db: Executor, roomId: number, before: number | null, limit: number): Promise<HistoryPage> {
   let q = db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name'])
+    .select(messageColumns)
     .where('m.room_id', '=', roomId)
     .where('m.deleted_at', 'is', null)
   if (before !== null) q = q.where('m.id', '<', before)
   const rows = await q.orderBy('m.id', 'desc').limit(limit + 1).execute()
   const hasMore = rows.length > limit
   const page = rows.slice(0, limit).reverse()
-  return {
-    hasMore,
-    events: page.map(r => ({
-      id: String(r.id),
-      type: 'message',
-      roomId: String(r.room_id),
-      user: { id: String(r.user_id), username: r.username, displayName: r.display_name },
-      createdAt: new Date(Number(r.created_at)).toISOString(),
-      text: r.text,
-      clientId: r.client_id,
-      ...(r.edited_at === null ? {} : { editedAt: new Date(Number(r.edited_at)).toISOString() })
-    }))
-  }
+  return { hasMore, events: page.map(messageEvent) }
 }
