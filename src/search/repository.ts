@@ -9,7 +9,7 @@ export interface SearchQuery {
   before: number | null
   /** How many ids to return at most. */
   limit: number
-  /** Without an indexed word, only this many of the newest messages are read (LIKE has no index). */
+  /** Without an indexable word, only messages among the newest this many ids are read (LIKE has no index). */
   scanLimit: number
 }
 
@@ -23,8 +23,7 @@ const and = (conditions: RawBuilder<unknown>[]): RawBuilder<unknown> =>
  * Ids of live messages in the given rooms that contain every word, newest
  * first. SQLite finds words of three or more characters through its trigram
  * index, MySQL/MariaDB finds spaced words through FULLTEXT; the remaining
- * words filter those hits with LIKE. When no word can use an index, the newest
- * `scanLimit` messages of the rooms are read with LIKE alone.
+ * words filter those hits with LIKE. When no word can use an index, see scanNewest.
  */
 export async function searchMessageIds (db: Executor, dialect: Dialect, query: SearchQuery): Promise<number[]> {
   if (query.roomIds.length === 0 || query.words.length === 0) return []
@@ -53,12 +52,36 @@ export async function searchMessageIds (db: Executor, dialect: Dialect, query: S
     rows = (await sql<{ id: string }>`SELECT m.id FROM messages m WHERE ${and(conditions)}
       ORDER BY m.id DESC LIMIT ${query.limit}`.execute(db)).rows
   } else {
-    const window = [sql`w.room_id IN (${ids(query.roomIds)})`, ...(query.before === null ? [] : [sql`w.id < ${query.before}`])]
-    rows = (await sql<{ id: string | number }>`SELECT m.id FROM
-      (SELECT w.id FROM messages w WHERE ${and(window)} ORDER BY w.id DESC LIMIT ${query.scanLimit}) recent
-      JOIN messages m ON m.id = recent.id
-      WHERE m.deleted_at IS NULL AND ${and(likeAll(text, scanned))}
-      ORDER BY m.id DESC LIMIT ${query.limit}`.execute(db)).rows
+    rows = await scanNewest(db, query, scanned)
   }
   return rows.map(r => Number(r.id))
+}
+
+/** Ids per step of a scan: small enough that a common word answers after the first step. */
+const scanStep = 20000
+
+/**
+ * LIKE alone, newest first, one id range at a time, until the page is full or
+ * `scanLimit` ids (the site's newest messages before `before`) have been
+ * read: a query for a common word stops early, a rare one costs a bounded scan.
+ */
+async function scanNewest (db: Executor, query: SearchQuery, words: string[]): Promise<Array<{ id: string | number }>> {
+  const newest = await db.selectFrom('messages').select(eb => eb.fn.max('id').as('id')).executeTakeFirst()
+  let upper = Math.min(Number(newest?.id ?? 0) + 1, query.before ?? Number.MAX_SAFE_INTEGER)
+  const lowest = Math.max(0, upper - query.scanLimit)
+  const rows: Array<{ id: string | number }> = []
+  while (upper > lowest && rows.length < query.limit) {
+    const lower = Math.max(lowest, upper - scanStep)
+    const conditions = [
+      sql`m.id < ${upper}`,
+      sql`m.id >= ${lower}`,
+      sql`m.room_id IN (${ids(query.roomIds)})`,
+      sql`m.deleted_at IS NULL`,
+      ...likeAll(sql`m.text`, words)
+    ]
+    rows.push(...(await sql<{ id: string | number }>`SELECT m.id FROM messages m WHERE ${and(conditions)}
+      ORDER BY m.id DESC LIMIT ${query.limit - rows.length}`.execute(db)).rows)
+    upper = lower
+  }
+  return rows
 }
