@@ -42,15 +42,7 @@ export async function searchMessageIds (db: Executor, dialect: Dialect, query: S
       WHERE ${and(conditions)}
       ORDER BY message_search.rowid DESC LIMIT ${query.limit}`.execute(db)).rows
   } else if (indexed.length > 0) {
-    const conditions = [
-      sql`MATCH (m.text) AGAINST (${fulltextMatch(indexed)} IN BOOLEAN MODE)`,
-      sql`m.room_id IN (${ids(query.roomIds)})`,
-      sql`m.deleted_at IS NULL`,
-      ...(query.before === null ? [] : [sql`m.id < ${query.before}`]),
-      ...likeAll(text, scanned)
-    ]
-    rows = (await sql<{ id: string }>`SELECT m.id FROM messages m WHERE ${and(conditions)}
-      ORDER BY m.id DESC LIMIT ${query.limit}`.execute(db)).rows
+    rows = await fulltextNewest(db, query, indexed, scanned)
   } else {
     rows = await scanNewest(db, query, scanned)
   }
@@ -59,6 +51,31 @@ export async function searchMessageIds (db: Executor, dialect: Dialect, query: S
 
 /** Ids per step of a scan: small enough that a common word answers after the first step. */
 const scanStep = 20000
+
+/**
+ * FULLTEXT hands over every match before any is filtered or sorted, which
+ * takes seconds for a word in one message of twenty. So the newest `scanStep`
+ * ids are read first, the indexed words checked as a word start by REGEXP (as
+ * FULLTEXT's `word*` does): a common word fills the page there. Only the rest of
+ * the page asks FULLTEXT, about older messages, where a word that filled no page
+ * among the newest cannot match many.
+ */
+async function fulltextNewest (db: Executor, query: SearchQuery, indexed: string[], scanned: string[]): Promise<Array<{ id: string | number }>> {
+  const newest = await db.selectFrom('messages').select(eb => eb.fn.max('id').as('id')).executeTakeFirst()
+  const upper = Math.min(Number(newest?.id ?? 0) + 1, query.before ?? Number.MAX_SAFE_INTEGER)
+  const lower = Math.max(0, upper - scanStep)
+  const shared = [sql`m.room_id IN (${ids(query.roomIds)})`, sql`m.deleted_at IS NULL`, ...likeAll(sql`m.text`, scanned)]
+  // Indexed words hold only letters and digits, so they need no escaping in a pattern.
+  const wordStarts = indexed.map(w => sql`m.text REGEXP ${`(*UCP)\b${w}`}`)
+  const recent = (await sql<{ id: string }>`SELECT m.id FROM messages m
+    WHERE ${and([sql`m.id < ${upper}`, sql`m.id >= ${lower}`, ...shared, ...wordStarts])}
+    ORDER BY m.id DESC LIMIT ${query.limit}`.execute(db)).rows
+  if (recent.length >= query.limit || lower === 0) return recent
+  const older = (await sql<{ id: string }>`SELECT m.id FROM messages m
+    WHERE ${and([sql`MATCH (m.text) AGAINST (${fulltextMatch(indexed)} IN BOOLEAN MODE)`, sql`m.id < ${lower}`, ...shared])}
+    ORDER BY m.id DESC LIMIT ${query.limit - recent.length}`.execute(db)).rows
+  return [...recent, ...older]
+}
 
 /**
  * LIKE alone, newest first, one id range at a time, until the page is full or
