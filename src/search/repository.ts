@@ -66,7 +66,7 @@ async function fulltextNewest (db: Executor, query: SearchQuery, indexed: string
   const lower = Math.max(0, upper - scanStep)
   const shared = [sql`m.room_id IN (${ids(query.roomIds)})`, sql`m.deleted_at IS NULL`, ...likeAll(sql`m.text`, scanned)]
   // Indexed words hold only letters and digits, so they need no escaping in a pattern.
-  const wordStarts = indexed.map(w => sql`m.text REGEXP ${`(*UCP)\b${w}`}`)
+  const wordStarts = indexed.map(w => sql`m.text REGEXP ${`(*UCP)\\b${w}`}`)
   const recent = (await sql<{ id: string }>`SELECT m.id FROM messages m
     WHERE ${and([sql`m.id < ${upper}`, sql`m.id >= ${lower}`, ...shared, ...wordStarts])}
     ORDER BY m.id DESC LIMIT ${query.limit}`.execute(db)).rows
