@@ -94,6 +94,27 @@ export interface RateLimitsTable {
   reset_at: Millis
 }
 
+export interface AttachmentsTable {
+  id: GeneratedId
+  message_id: ColumnType<string | number | null, string | number | null | undefined, string | number | null>
+  room_id: Id
+  user_id: Id
+  name: string
+  size: ColumnType<string | number, number, number>
+  content_type: string
+  width: number | null
+  height: number | null
+  storage_key: string
+  created_at: Millis
+  deleted_at: NullableMillis
+}
+
+export interface AttachmentChunksTable {
+  storage_key: string
+  seq: number
+  data: Buffer
+}
+
 export interface SchemaMigrationsTable {
   name: string
   applied_at: Millis
@@ -110,5 +131,7 @@ export interface Database {
   messages: MessagesTable
   ephemeral_events: EphemeralEventsTable
   rate_limits: RateLimitsTable
+  attachments: AttachmentsTable
+  attachment_chunks: AttachmentChunksTable
   schema_migrations: SchemaMigrationsTable
 }

@@ -11,6 +11,7 @@ export const errorStatus = {
   room_exists: 409,
   cursor_reset: 409,
   too_large: 413,
+  range_not_satisfiable: 416,
   unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503

@@ -1,5 +1,6 @@
 import type { Executor } from '../db/connect.js'
 import { eventJson } from '../events/event.js'
+import { attachmentsByMessage, type AttachmentJson } from '../attachments/repository.js'
 import type { Static } from 'typebox'
 import type { EventSchema } from '../http/schemas.js'
 
@@ -82,7 +83,7 @@ interface MessageRow {
 }
 
 /** A stored message as a `message` event with its current text, as history and search show it. */
-export function messageEvent (r: MessageRow): Record<string, unknown> {
+export function messageEvent (r: MessageRow, attachments?: AttachmentJson[]): Record<string, unknown> {
   return {
     id: String(r.id),
     type: 'message',
@@ -91,6 +92,7 @@ export function messageEvent (r: MessageRow): Record<string, unknown> {
     createdAt: new Date(Number(r.created_at)).toISOString(),
     text: r.text,
     clientId: r.client_id,
+    ...(attachments === undefined ? {} : { attachments }),
     ...(r.edited_at === null ? {} : { editedAt: new Date(Number(r.edited_at)).toISOString() })
   }
 }
@@ -103,7 +105,8 @@ export async function messageEventsByIds (db: Executor, ids: number[]): Promise<
   const rows = await db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.user_id')
     .select(messageColumns).where('m.id', 'in', ids).where('m.deleted_at', 'is', null).execute()
   const byId = new Map(rows.map(r => [Number(r.id), r]))
-  return ids.flatMap(id => { const r = byId.get(id); return r === undefined ? [] : [messageEvent(r)] })
+  const files = await attachmentsByMessage(db, ids)
+  return ids.flatMap(id => { const r = byId.get(id); return r === undefined ? [] : [messageEvent(r, files.get(id))] })
 }
 
 /** A page of live messages before `before`, oldest first, each with its current text. */
@@ -116,5 +119,6 @@ export async function history (db: Executor, roomId: number, before: number | nu
   const rows = await q.orderBy('m.id', 'desc').limit(limit + 1).execute()
   const hasMore = rows.length > limit
   const page = rows.slice(0, limit).reverse()
-  return { hasMore, events: page.map(messageEvent) }
+  const files = await attachmentsByMessage(db, page.map(r => Number(r.id)))
+  return { hasMore, events: page.map(r => messageEvent(r, files.get(Number(r.id)))) }
 }

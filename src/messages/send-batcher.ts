@@ -1,6 +1,7 @@
 import type { EventLog } from '../events/event-log.js'
 import type { PublicUser } from '../events/event.js'
 import { storedEventJson } from '../rooms/service.js'
+import { linkToMessage, type AttachmentJson } from '../attachments/repository.js'
 import { eventsById, findByClientIds, insertMessages } from './repository.js'
 
 export interface SendRequest {
@@ -8,6 +9,8 @@ export interface SendRequest {
   user: PublicUser
   text: string
   clientId: string | null
+  /** Files already stored (pending), joined to the message in its transaction. */
+  attachments?: { ids: number[], json: AttachmentJson[] }
 }
 
 /** The message event's JSON, and whether this call stored it (false: a repeated clientId). */
@@ -63,16 +66,20 @@ export class SendBatcher {
       const known = await findByClientIds(trx, keyed)
       const outcomes: Array<{ id: number, json: string | null }> = []
       const rows: Parameters<typeof insertMessages>[1] = []
+      const linked: Array<{ ids: number[], messageId: number }> = []
       for (const p of batch) {
         const key = p.clientId === null ? null : `${p.user.id}\n${p.clientId}`
         const earlier = key === null ? undefined : known.get(key)
         if (earlier !== undefined) { outcomes.push({ id: earlier, json: null }); continue }
-        const event = pending.append({ type: 'message', roomId: p.roomId, user: p.user, payload: { text: p.text, clientId: p.clientId } })
+        const payload = p.attachments === undefined ? { text: p.text, clientId: p.clientId } : { text: p.text, clientId: p.clientId, attachments: p.attachments.json }
+        const event = pending.append({ type: 'message', roomId: p.roomId, user: p.user, payload })
         if (key !== null) known.set(key, event.id)
+        if (p.attachments !== undefined) linked.push({ ids: p.attachments.ids, messageId: event.id })
         rows.push({ id: event.id, roomId: p.roomId, userId: Number(p.user.id), text: p.text, clientId: p.clientId, createdAt: event.createdAt })
         outcomes.push({ id: event.id, json: storedEventJson(event) })
       }
       await insertMessages(trx, rows)
+      for (const l of linked) await linkToMessage(trx, l.ids, l.messageId)
       // Read the first events of repeated sends inside the transaction: a
       // failure here must undo the batch, not report stored messages as lost.
       const fresh = new Map(outcomes.filter(o => o.json !== null).map(o => [o.id, o.json as string]))

@@ -6,6 +6,7 @@ import { publicUser } from '../auth/users.js'
 import type { RoomAccess } from '../rooms/access.js'
 import { storedEventJson } from '../rooms/service.js'
 import * as repo from './repository.js'
+import { markDeletedForMessage } from '../attachments/repository.js'
 import type { SendBatcher, SendResult } from './send-batcher.js'
 
 export interface MessageServiceDeps {
@@ -15,6 +16,8 @@ export interface MessageServiceDeps {
   batcher: SendBatcher
   /** Called after a typing notice is stored, so this node's feed reads it at once. */
   onEphemeral: () => void
+  /** Called after a deletion commits: the message's files are no longer served, their bytes go now. */
+  onDeleted?: (messageId: number) => Promise<void>
 }
 
 const typingEveryMs = 2000
@@ -63,7 +66,9 @@ export class MessageService {
       if (current === undefined || current.deleted) throw new AppError('not_found', 'No such message.')
       const event = pending.append({ type: 'message.deleted', roomId: room.id, user: publicUser(user), payload: { messageId: String(messageId) } })
       await repo.markDeleted(trx, messageId, event.createdAt)
+      await markDeletedForMessage(trx, messageId, event.createdAt)
     })
+    await this.deps.onDeleted?.(messageId)
   }
 
   async typing (user: AuthUser, ref: string): Promise<void> {
