@@ -14,9 +14,9 @@ export interface SearchQuery {
 }
 
 const ids = (values: number[]): RawBuilder<unknown> => sql.join(values.map(v => sql`${v}`))
-const likeAll = (column: RawBuilder<unknown>, words: string[]): RawBuilder<unknown>[] =>
+const likeAll = (column: RawBuilder<unknown>, words: string[]): Array<RawBuilder<unknown>> =>
   words.map(w => sql`${column} LIKE ${likeContains(w)} ESCAPE '!'`)
-const and = (conditions: RawBuilder<unknown>[]): RawBuilder<unknown> =>
+const and = (conditions: Array<RawBuilder<unknown>>): RawBuilder<unknown> =>
   conditions.length === 0 ? sql`1 = 1` : sql.join(conditions, sql` AND `)
 
 /**
@@ -44,7 +44,7 @@ export async function searchMessageIds (db: Executor, dialect: Dialect, query: S
   } else if (indexed.length > 0) {
     rows = await fulltextNewest(db, query, indexed, scanned)
   } else {
-    rows = await scanNewest(db, query, scanned)
+    rows = (await scanNewest(db, query, likeAll(text, scanned))).rows
   }
   return rows.map(r => Number(r.id))
 }
@@ -54,51 +54,45 @@ const scanStep = 20000
 
 /**
  * FULLTEXT hands over every match before any is filtered or sorted, which
- * takes seconds for a word in one message of twenty. So the newest `scanStep`
- * ids are read first, the indexed words checked as a word start by REGEXP (as
- * FULLTEXT's `word*` does): a common word fills the page there. Only the rest of
- * the page asks FULLTEXT, about older messages, where a word that filled no page
- * among the newest cannot match many.
+ * takes seconds for a word in one message of twenty. So the newest messages
+ * are scanned first as for unindexed words, the indexed ones checked as word
+ * starts by REGEXP (as FULLTEXT's `word*` matches them): a common word fills
+ * the page there. Only what remains asks FULLTEXT, about older messages, and a
+ * word that filled no page among the newest cannot match many of them.
  */
 async function fulltextNewest (db: Executor, query: SearchQuery, indexed: string[], scanned: string[]): Promise<Array<{ id: string | number }>> {
-  const newest = await db.selectFrom('messages').select(eb => eb.fn.max('id').as('id')).executeTakeFirst()
-  const upper = Math.min(Number(newest?.id ?? 0) + 1, query.before ?? Number.MAX_SAFE_INTEGER)
-  const lower = Math.max(0, upper - scanStep)
-  const shared = [sql`m.room_id IN (${ids(query.roomIds)})`, sql`m.deleted_at IS NULL`, ...likeAll(sql`m.text`, scanned)]
   // Indexed words hold only letters and digits, so they need no escaping in a pattern.
   const wordStarts = indexed.map(w => sql`m.text REGEXP ${`(*UCP)\\b${w}`}`)
-  const recent = (await sql<{ id: string }>`SELECT m.id FROM messages m
-    WHERE ${and([sql`m.id < ${upper}`, sql`m.id >= ${lower}`, ...shared, ...wordStarts])}
-    ORDER BY m.id DESC LIMIT ${query.limit}`.execute(db)).rows
-  if (recent.length >= query.limit || lower === 0) return recent
+  const recent = await scanNewest(db, query, [...likeAll(sql`m.text`, scanned), ...wordStarts])
+  if (recent.rows.length >= query.limit || recent.lower === 0) return recent.rows
   const older = (await sql<{ id: string }>`SELECT m.id FROM messages m
-    WHERE ${and([sql`MATCH (m.text) AGAINST (${fulltextMatch(indexed)} IN BOOLEAN MODE)`, sql`m.id < ${lower}`, ...shared])}
-    ORDER BY m.id DESC LIMIT ${query.limit - recent.length}`.execute(db)).rows
-  return [...recent, ...older]
+    WHERE ${and([
+      sql`MATCH (m.text) AGAINST (${fulltextMatch(indexed)} IN BOOLEAN MODE)`,
+      sql`m.id < ${recent.lower}`,
+      sql`m.room_id IN (${ids(query.roomIds)})`,
+      sql`m.deleted_at IS NULL`,
+      ...likeAll(sql`m.text`, scanned)
+    ])}
+    ORDER BY m.id DESC LIMIT ${query.limit - recent.rows.length}`.execute(db)).rows
+  return [...recent.rows, ...older]
 }
 
 /**
- * LIKE alone, newest first, one id range at a time, until the page is full or
- * `scanLimit` ids (the site's newest messages before `before`) have been
- * read: a query for a common word stops early, a rare one costs a bounded scan.
+ * Newest first, one id range at a time, until the page is full or `scanLimit`
+ * ids (the site's newest messages before `before`) have been read: a common
+ * word stops early, a rare one costs a bounded scan. `lower` is where it stopped.
  */
-async function scanNewest (db: Executor, query: SearchQuery, words: string[]): Promise<Array<{ id: string | number }>> {
+async function scanNewest (db: Executor, query: SearchQuery, matches: Array<RawBuilder<unknown>>): Promise<{ rows: Array<{ id: string | number }>, lower: number }> {
   const newest = await db.selectFrom('messages').select(eb => eb.fn.max('id').as('id')).executeTakeFirst()
   let upper = Math.min(Number(newest?.id ?? 0) + 1, query.before ?? Number.MAX_SAFE_INTEGER)
   const lowest = Math.max(0, upper - query.scanLimit)
   const rows: Array<{ id: string | number }> = []
   while (upper > lowest && rows.length < query.limit) {
     const lower = Math.max(lowest, upper - scanStep)
-    const conditions = [
-      sql`m.id < ${upper}`,
-      sql`m.id >= ${lower}`,
-      sql`m.room_id IN (${ids(query.roomIds)})`,
-      sql`m.deleted_at IS NULL`,
-      ...likeAll(sql`m.text`, words)
-    ]
+    const conditions = [sql`m.id < ${upper}`, sql`m.id >= ${lower}`, sql`m.room_id IN (${ids(query.roomIds)})`, sql`m.deleted_at IS NULL`, ...matches]
     rows.push(...(await sql<{ id: string | number }>`SELECT m.id FROM messages m WHERE ${and(conditions)}
       ORDER BY m.id DESC LIMIT ${query.limit - rows.length}`.execute(db)).rows)
     upper = lower
   }
-  return rows
+  return { rows, lower: upper }
 }
