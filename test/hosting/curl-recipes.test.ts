@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { projectRoot, request, sessionCookie, startApp } from './harness.js'
+import { png } from '../attachments/images.js'
 
 // Runs every ```sh and ```php block of docs/CURL.md exactly as printed, with
 // the variables the page names set, against a real server under /chat. Each
@@ -129,6 +130,42 @@ t.test('the recipes work against a real server', async t => {
     const lines = stdout.trim().split('\n')
     t.ok(lines.some(line => line.endsWith(`${USER}: Build #41 passed`)), stdout)
     t.match(lines[0] ?? '', /^\S+ {2}ci-bot: /, 'each line is time, user and text')
+  })
+
+  t.test('search finds a message by two of its words', async t => {
+    const { stdout } = await run(t, 'search')
+    t.match(stdout, /^\S+ {2}ci-bot: Backup of \S+ finished at/m, stdout)
+  })
+
+  const events = async (): Promise<Array<{ text: string, attachments?: Array<{ id: string, name: string, contentType: string, width?: number, url: string }> }>> =>
+    (await request(`${api}/api/rooms/${ROOM}/messages?limit=200`, { headers: { authorization: `Bearer ${token}` } })).json?.events ?? []
+
+  t.test('upload-file, twice on one day: one message with the file', async t => {
+    writeFileSync(join(work, 'report.pdf'), '%PDF-1.4 nightly report\n')
+    const first = await run(t, 'upload-file')
+    const second = await run(t, 'upload-file')
+    t.match(first.stdout.trim(), /^api\/files\/\d+\/report\.pdf$/)
+    t.equal(second.stdout, first.stdout, 'the retry answers with the first upload')
+    const reports = (await events()).filter(e => e.text === 'Nightly report')
+    t.equal(reports.length, 1)
+    t.match(reports[0]?.attachments, [{ name: 'report.pdf', contentType: 'application/pdf' }])
+  })
+
+  t.test('upload-raw: an image, known by its bytes', async t => {
+    writeFileSync(join(work, 'screenshot.png'), png(3, 2))
+    await run(t, 'upload-raw')
+    const shot = (await events()).flatMap(e => e.attachments ?? []).find(a => a.name === 'screenshot.png')
+    t.match(shot, { contentType: 'image/png', width: 3, height: 2 })
+  })
+
+  t.test('download saves every file byte for byte', async t => {
+    await run(t, 'download')
+    const files = (await events()).flatMap(e => e.attachments ?? [])
+    t.ok(files.length >= 2)
+    for (const f of files) {
+      const original = f.name === 'report.pdf' ? '%PDF-1.4 nightly report\n' : png(3, 2).toString('latin1')
+      t.equal(readFileSync(join(work, 'downloads', `${f.id}-${f.name}`), 'latin1'), original, f.name)
+    }
   })
 
   t.test('follow prints each new message of the room once, in order', async t => {
