@@ -1,6 +1,7 @@
 import { envSchema as envSchemaLoader } from 'env-schema'
 import { Type, type Static, type TInteger } from 'typebox'
 import { isIP } from 'node:net'
+import { join } from 'node:path'
 
 /**
  * Everything the app can be told, read once at start-up from the environment
@@ -47,7 +48,12 @@ export const envSchema = Type.Object({
   PASSWORD_HASH_CONCURRENCY: int(1, 64, 2, 'scrypt hashes computed at once (the rest queue)'),
   SHUTDOWN_TIMEOUT_MS: int(100, 600000, 10000, 'how long a stopping process may take before it exits anyway'),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: '`fatal` … `trace`, or `silent`' }),
-  EXPOSE_STATS: Type.Boolean({ default: false, description: 'serve `GET /api/debug/stats` (held polls, query count, memory) for benchmarks' })
+  EXPOSE_STATS: Type.Boolean({ default: false, description: 'serve `GET /api/debug/stats` (held polls, query count, memory) for benchmarks' }),
+  ATTACHMENT_STORE: Type.Enum(['folder', 'database'], { default: 'folder', description: 'where shared files are kept: `folder` (`ATTACHMENT_DIR`; several nodes must share it) or `database` (nodes that share no disk)' }),
+  ATTACHMENT_DIR: Type.Optional(Type.String({ minLength: 1, readmeDefault: '`DATA_DIR/files`', description: 'the folder of `ATTACHMENT_STORE=folder`' })),
+  ATTACHMENT_MAX_BYTES: int(1, 2 ** 40, 10 * 1024 * 1024, 'largest file in bytes (larger: 413 while it streams)'),
+  ATTACHMENT_QUOTA_BYTES: int(0, 2 ** 50, 1024 * 1024 * 1024, "bytes of files per account, deleted messages' files not counted (over it: 413)"),
+  SEARCH_SCAN_LIMIT: int(1000, 100000000, 100000, 'newest messages read for a search word no index can find (1-2 characters on SQLite, text without spaces on MySQL)')
 })
 
 type Env = Static<typeof envSchema>
@@ -118,7 +124,14 @@ function toConfig (env: Env) {
     },
     allowedOrigins: env.ALLOWED_ORIGINS.split(',').map(s => s.trim()).filter(s => s !== ''),
     exposeStats: env.EXPOSE_STATS,
-    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    attachments: {
+      store: env.ATTACHMENT_STORE,
+      dir: env.ATTACHMENT_DIR ?? join(env.DATA_DIR, 'files'),
+      maxBytes: env.ATTACHMENT_MAX_BYTES,
+      quotaBytes: env.ATTACHMENT_QUOTA_BYTES
+    },
+    searchScanLimit: env.SEARCH_SCAN_LIMIT
   }
 }
 

@@ -4,10 +4,13 @@ import multipart from '@fastify/multipart'
 import { Type } from 'typebox'
 import type { Readable } from 'node:stream'
 import { requireUser } from '../auth/plugin.js'
-import { AppError, invalid } from '../http/errors.js'
+import { AppError } from '../http/errors.js'
 import { ErrorSchema, EventSchema, Id, RoomRef } from '../http/schemas.js'
 import type { RateLimits } from '../http/rate-limits.js'
+import { sendPrebuiltJson } from '../http/prebuilt-json.js'
 import { inlineTypes, maxFilesPerMessage, parseRange, type AttachmentService, type UploadPart } from './service.js'
+
+const invalidFields = (fields: Record<string, string>): AppError => new AppError('invalid', 'The request is not valid.', { fields })
 
 const FileBytes = Type.Unsafe<Readable>({ type: 'string', format: 'binary', description: 'The bytes of the file' })
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema }
@@ -28,7 +31,7 @@ async function * multipartParts (request: FastifyRequest, maxBytes: number): Asy
     if (part.type === 'file') {
       yield { kind: 'file', field: part.fieldname, filename: part.filename, contentType: part.mimetype, stream: part.file }
     } else {
-      if (part.valueTruncated) throw invalid({ [part.fieldname]: 'is too long' })
+      if (part.valueTruncated) throw invalidFields({ [part.fieldname]: 'is too long' })
       yield { kind: 'field', field: part.fieldname, value: String(part.value) }
     }
   }
@@ -37,8 +40,8 @@ async function * multipartParts (request: FastifyRequest, maxBytes: number): Asy
 /** A raw body: one file, named by `?filename=`, with optional `text` and `clientId` in the query too. */
 async function * rawParts (request: FastifyRequest, query: { filename?: string, text?: string, clientId?: string }): AsyncGenerator<UploadPart> {
   const body = request.body as Readable | undefined
-  if (query.filename === undefined) throw invalid({ filename: 'is required for a raw upload (or send multipart/form-data)' })
-  if (body === undefined || body === null || typeof body.pipe !== 'function') throw invalid({ body: 'is required: the bytes of the file' })
+  if (query.filename === undefined) throw invalidFields({ filename: 'is required for a raw upload (or send multipart/form-data)' })
+  if (body === undefined || body === null || typeof body.pipe !== 'function') throw invalidFields({ body: 'is required: the bytes of the file' })
   if (query.clientId !== undefined) yield { kind: 'field', field: 'clientId', value: query.clientId }
   if (query.text !== undefined) yield { kind: 'field', field: 'text', value: query.text }
   yield { kind: 'file', field: 'file', filename: query.filename, contentType: request.headers['content-type'] ?? 'application/octet-stream', stream: body }
@@ -50,13 +53,22 @@ function disposition (kind: 'inline' | 'attachment', name: string): string {
   return `${kind}; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`
 }
 
+/** Whatever the bytes are, a browser must neither guess a type nor run them as a page of this origin. */
+const fileHeaders = (inline: boolean, name: string): Record<string, string> => ({
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': 'sandbox',
+  'cache-control': 'private',
+  'accept-ranges': 'bytes',
+  'content-disposition': disposition(inline ? 'inline' : 'attachment', name)
+})
+
 export default async function attachmentRoutes (root: FastifyInstance, opts: AttachmentRoutesOptions): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { attachments, limits, maxBytes } = opts
   // In this scope alone, a body is a file: multipart, or any other type as raw bytes (never parsed, never buffered).
   app.removeAllContentTypeParsers()
   await app.register(multipart)
-  app.addContentTypeParser('*', (request, payload, done) => { done(null, payload) })
+  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
 
   app.post('/rooms/:room/attachments', {
     preHandler: limits.send,
@@ -76,8 +88,7 @@ export default async function attachmentRoutes (root: FastifyInstance, opts: Att
     const user = requireUser(request)
     const parts = request.isMultipart() ? multipartParts(request, maxBytes) : rawParts(request, request.query)
     const result = await attachments.upload(user, request.params.room, parts)
-    reply.type('application/json; charset=utf-8')
-    return await reply.code(result.created ? 201 : 200).send(`{"event":${result.json}}` as never)
+    return await sendPrebuiltJson(reply.code(result.created ? 201 : 200), `{"event":${result.json}}`)
   })
 
   app.get('/files/:id/:name', {
@@ -90,12 +101,7 @@ export default async function attachmentRoutes (root: FastifyInstance, opts: Att
   }, async (request, reply) => {
     const attachment = await attachments.find(requireUser(request), Number(request.params.id))
     const inline = inlineTypes.has(attachment.contentType)
-    // Whatever the bytes are, a browser must neither guess a type nor run them as a page of this origin.
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('content-security-policy', 'sandbox')
-    reply.header('cache-control', 'private')
-    reply.header('accept-ranges', 'bytes')
-    reply.header('content-disposition', disposition(inline ? 'inline' : 'attachment', attachment.name))
+    reply.headers(fileHeaders(inline, attachment.name))
     const range = parseRange(request.headers.range, attachment.size)
     if (range === 'unsatisfiable') {
       reply.header('content-range', `bytes */${attachment.size}`)

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../db/connect.js'
 import type { AuthUser } from '../auth/service.js'
 import { publicUser } from '../auth/users.js'
-import { AppError, invalid } from '../http/errors.js'
+import { AppError } from '../http/errors.js'
 import type { SendBatcher, SendResult } from '../messages/send-batcher.js'
 import { findByClientIds, eventsById } from '../messages/repository.js'
 import type { RoomAccess } from '../rooms/access.js'
@@ -12,6 +12,8 @@ import { isMember } from '../rooms/repository.js'
 import { sniffImage } from './image-info.js'
 import * as repo from './repository.js'
 import type { AttachmentStore, ByteRange } from './store.js'
+
+const invalidFields = (fields: Record<string, string>): AppError => new AppError('invalid', 'The request is not valid.', { fields })
 
 /** One piece of an upload: a file's bytes, or a text field. */
 export type UploadPart =
@@ -112,23 +114,23 @@ export class AttachmentService {
           else if (part.field === 'clientId') {
             clientId = part.value
             const problem = checkClientId(clientId)
-            if (problem !== null) throw invalid({ clientId: problem })
+            if (problem !== null) throw invalidFields({ clientId: problem })
             // A retried upload whose first try was stored: answer with it and store nothing.
             const earlier = await this.earlierEvent(user.id, clientId)
             if (earlier !== null) { await drain(parts); await this.discard(stored); return earlier }
-          } else throw invalid({ [part.field]: 'is not a known field' })
+          } else throw invalidFields({ [part.field]: 'is not a known field' })
           continue
         }
-        if (part.field !== 'file') throw invalid({ [part.field]: 'is not a known field (files go in `file` parts)' })
-        if (stored.length >= maxFilesPerMessage) throw invalid({ file: `at most ${maxFilesPerMessage} files per message` })
+        if (part.field !== 'file') throw invalidFields({ [part.field]: 'is not a known field (files go in `file` parts)' })
+        if (stored.length >= maxFilesPerMessage) throw invalidFields({ file: `at most ${maxFilesPerMessage} files per message` })
         const file = await this.store(user, room.id, part, used)
         stored.push(file)
         used += file.json.size
       }
-      if (stored.length === 0) throw invalid({ file: 'is required' })
+      if (stored.length === 0) throw invalidFields({ file: 'is required' })
       if (text !== null) {
         const problem = checkText(text)
-        if (problem !== null) throw invalid({ text: problem })
+        if (problem !== null) throw invalidFields({ text: problem })
       }
       const result = await this.deps.batcher.send({
         roomId: room.id,

@@ -38,7 +38,7 @@ export class Meter extends Transform {
 
   get head (): Buffer { return Buffer.concat(this.headParts) }
 
-  override _transform (chunk: Buffer, encoding: BufferEncoding, callback: TransformCallback): void {
+  override _transform (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.size += chunk.length
     if (this.size > this.maxBytes) { callback(tooLarge()); return }
     if (this.headSize < headBytes) {

@@ -83,8 +83,8 @@ interface MessageRow {
 }
 
 /** A stored message as a `message` event with its current text, as history and search show it. */
-export function messageEvent (r: MessageRow, attachments?: AttachmentJson[]): Record<string, unknown> {
-  return {
+export function messageEvent (r: MessageRow, attachments?: AttachmentJson[]): Static<typeof EventSchema> {
+  const event = {
     id: String(r.id),
     type: 'message',
     roomId: String(r.room_id),
@@ -95,12 +95,13 @@ export function messageEvent (r: MessageRow, attachments?: AttachmentJson[]): Re
     ...(attachments === undefined ? {} : { attachments }),
     ...(r.edited_at === null ? {} : { editedAt: new Date(Number(r.edited_at)).toISOString() })
   }
+  return event
 }
 
 const messageColumns = ['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name'] as const
 
 /** Live messages by id as events, in the order of `ids`. */
-export async function messageEventsByIds (db: Executor, ids: number[]): Promise<Array<Record<string, unknown>>> {
+export async function messageEventsByIds (db: Executor, ids: number[]): Promise<Array<Static<typeof EventSchema>>> {
   if (ids.length === 0) return []
   const rows = await db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.user_id')
     .select(messageColumns).where('m.id', 'in', ids).where('m.deleted_at', 'is', null).execute()

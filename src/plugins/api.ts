@@ -7,6 +7,8 @@ import { createRateLimits } from '../http/rate-limits.js'
 import messageRoutes from '../messages/routes.js'
 import pollRoutes from '../poll/routes.js'
 import roomRoutes from '../rooms/routes.js'
+import attachmentRoutes from '../attachments/routes.js'
+import searchRoutes from '../search/routes.js'
 import operationsRoutes from './operations.js'
 
 /**
@@ -15,7 +17,7 @@ import operationsRoutes from './operations.js'
  */
 export default fp(async function api (app, opts: { config: Config }) {
   const { config } = opts
-  const { auth, rooms, messages, engine, presence } = app
+  const { auth, rooms, messages, attachments, messageSearch, engine, presence } = app
   const cookies: AuthPluginOptions = {
     auth,
     apiPrefix: `${config.basePath}/api`,
@@ -35,6 +37,8 @@ export default fp(async function api (app, opts: { config: Config }) {
     await api.register(authRoutes, { auth, cookies, limits })
     await api.register(roomRoutes, { rooms })
     await api.register(messageRoutes, { messages, limits })
+    await api.register(attachmentRoutes, { attachments, limits, maxBytes: config.attachments.maxBytes })
+    await api.register(searchRoutes, { search: messageSearch })
     await api.register(pollRoutes, { engine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn' })
   }, { prefix: cookies.apiPrefix })
 }, { name: 'api', dependencies: ['http', 'openapi', 'database', 'event-stream', 'services'] })

@@ -3,12 +3,13 @@ import { pruneRevokedSessions } from '../auth/users.js'
 
 /** Once a minute: forget idle users' memberships and credentials, prune old typing notices and revoked sessions, record token use. */
 export default fp(async function housekeeping (app) {
-  const { database, membership, engine, messages, auth } = app
+  const { database, membership, engine, messages, auth, attachments } = app
   const timer = setInterval(() => {
     membership.evictIdle(userId => engine.registry.hasUser(userId))
     messages.pruneEphemeral().catch(() => {})
     pruneRevokedSessions(database.db).catch(() => {})
     auth.housekeeping().catch(() => {})
+    attachments.housekeeping().catch(err => { app.log.warn({ err }, 'attachment housekeeping failed') })
   }, 60000)
   timer.unref()
   app.addHook('onClose', async () => { clearInterval(timer) })

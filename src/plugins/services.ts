@@ -8,19 +8,24 @@ import { SendBatcher } from '../messages/send-batcher.js'
 import { MessageService } from '../messages/service.js'
 import { RoomAccess } from '../rooms/access.js'
 import { RoomService } from '../rooms/service.js'
+import { AttachmentService } from '../attachments/service.js'
+import { DatabaseStore, FolderStore } from '../attachments/store.js'
+import { SearchService } from '../search/service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService
     rooms: RoomService
     messages: MessageService
+    attachments: AttachmentService
+    messageSearch: SearchService
   }
 }
 
-/** The features' services: accounts and sessions, rooms, messages. They hold no resource of their own to close. */
+/** The features' services: accounts and sessions, rooms, messages, files, search. They hold no resource of their own to close. */
 export default fp(async function services (app, opts: { config: Config }) {
   const { config } = opts
-  for (const name of ['auth', 'rooms', 'messages'] as const) app.decorate(name, null, [])
+  for (const name of ['auth', 'rooms', 'messages', 'attachments', 'messageSearch'] as const) app.decorate(name, null, [])
   const { db } = app.database
   const { eventLog, feed, presence } = app
   app.auth = new AuthService({
@@ -35,5 +40,18 @@ export default fp(async function services (app, opts: { config: Config }) {
   feed.onBatch(batch => auth.onFeedBatch(batch))
   const access = new RoomAccess(db)
   app.rooms = new RoomService({ db, eventLog, access, maxRoomsPerUser: config.rateLimit.maxRoomsPerUser, isOnline: (id, seen) => presence.isOnline(id, seen) })
-  app.messages = new MessageService({ db, eventLog, access, batcher: new SendBatcher(eventLog), onEphemeral: () => feed.wake() })
+  // Files are sent as messages: one batcher, one group commit for both.
+  const batcher = new SendBatcher(eventLog)
+  const attachments = new AttachmentService({
+    db,
+    access,
+    batcher,
+    store: config.attachments.store === 'database' ? new DatabaseStore(db) : new FolderStore(config.attachments.dir),
+    maxBytes: config.attachments.maxBytes,
+    quotaBytes: config.attachments.quotaBytes,
+    log: app.log
+  })
+  app.attachments = attachments
+  app.messages = new MessageService({ db, eventLog, access, batcher, onEphemeral: () => feed.wake(), onDeleted: async id => { await attachments.purgeMessage(id) } })
+  app.messageSearch = new SearchService({ db, dialect: app.database.dialect, access, scanLimit: config.searchScanLimit })
 }, { name: 'services', dependencies: ['database', 'event-stream'] })

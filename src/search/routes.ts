@@ -26,6 +26,6 @@ export default async function searchRoutes (root: FastifyInstance, opts: { searc
     const { q, room, before, limit } = request.query
     return await opts.search.search(requireUser(request), {
       q, room: room ?? null, before: before === undefined ? null : Number(before), limit: limit ?? 20
-    }) as never
+    })
   })
 }

@@ -1,11 +1,13 @@
 import type { Db, Dialect } from '../db/connect.js'
 import type { AuthUser } from '../auth/service.js'
-import { invalid } from '../http/errors.js'
-import { messageEventsByIds } from '../messages/repository.js'
+import { AppError } from '../http/errors.js'
+import { messageEventsByIds, type HistoryPage } from '../messages/repository.js'
 import type { RoomAccess } from '../rooms/access.js'
 import { roomIdsOf } from '../rooms/repository.js'
 import { queryWords } from './query.js'
 import { searchMessageIds } from './repository.js'
+
+const invalidFields = (fields: Record<string, string>): AppError => new AppError('invalid', 'The request is not valid.', { fields })
 
 export interface SearchServiceDeps {
   db: Db
@@ -21,9 +23,9 @@ export interface SearchRequest { q: string, room: string | null, before: number 
 export class SearchService {
   constructor (private readonly deps: SearchServiceDeps) {}
 
-  async search (user: AuthUser, request: SearchRequest): Promise<{ events: unknown[], hasMore: boolean }> {
+  async search (user: AuthUser, request: SearchRequest): Promise<HistoryPage> {
     const words = queryWords(request.q)
-    if (words.length === 0) throw invalid({ q: 'must contain a word' })
+    if (words.length === 0) throw invalidFields({ q: 'must contain a word' })
     // Membership is read now, not cached: someone who left a room finds nothing of it.
     const roomIds = request.room === null
       ? await roomIdsOf(this.deps.db, user.id)

@@ -39,7 +39,7 @@ for (const store of ['folder', 'database'] as const) {
     const database = await createTestDatabase(t)
     const maxBytes = chunkBytes + 40000
     const app = await buildTestApp(t, { ATTACHMENT_STORE: store, ATTACHMENT_MAX_BYTES: String(maxBytes), ATTACHMENT_QUOTA_BYTES: String(4 * maxBytes) }, database)
-    const { db } = app.chat.database
+    const { db } = app.database
     /** How many stored byte objects there are: files in the folder, or chunk rows. */
     const storedObjects = async (): Promise<number> => {
       if (store === 'database') return Number((await db.selectFrom('attachment_chunks').select(eb => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
@@ -177,7 +177,7 @@ for (const store of ['folder', 'database'] as const) {
       await db.updateTable('attachments').set({ message_id: null, created_at: Date.now() - 2 * 3600 * 1000 }).where('id', '=', Number(orphan.json().event.attachments[0].id)).execute()
       const [rowsBefore, bytesBefore] = [await rows(), await storedObjects()]
       t.equal((await download(app, alice, res.json().event.attachments[0].url)).statusCode, 404, 'not served once its message is deleted')
-      await app.chat.attachments.housekeeping()
+      await app.attachments.housekeeping()
       t.same([await rows(), await storedObjects()], [rowsBefore - 2, bytesBefore - 2])
     })
 

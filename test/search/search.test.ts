@@ -141,7 +141,7 @@ t.test('the migration indexes the messages stored before it', async t => {
   const alice = await register(app, 'alice')
   await as(app, alice, 'POST', '/api/rooms', { name: 'old' })
   await as(app, alice, 'POST', '/api/rooms/old/messages', { text: 'written before search existed' })
-  const { db, dialect } = app.chat.database
+  const { db, dialect } = app.database
   // Take the search migration back out, as on a database from before it.
   if (dialect === 'sqlite') {
     for (const name of ['message_search_insert', 'message_search_update', 'message_search_delete']) await sql.raw(`DROP TRIGGER ${name}`).execute(db)
