@@ -19,7 +19,7 @@ export const envSchema = Type.Object({
   SESSION_TTL_DAYS: int(1, 365, 30, 'how long a sign-in lasts'),
   PORT: Type.String({ minLength: 1, default: '3000', description: 'a port number, or a unix socket path' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address to listen on (`0.0.0.0` for all)' }),
-  BASE_PATH: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*/?$', default: '', readmeDefault: '(empty)', description: 'sub-path the app is mounted under behind a proxy, e.g. `/chat`' }),
+  BASE_PATH: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*/?$', default: '', readmeDefault: '(empty; under Passenger its `PASSENGER_BASE_URI`)', description: 'sub-path the app is mounted under behind a proxy, e.g. `/chat`' }),
   TRUST_PROXY: Type.String({ default: 'false', description: '`true`, a hop count, or a comma list of proxy addresses/CIDR ranges whose `X-Forwarded-*` headers are believed' }),
   ALLOWED_ORIGINS: Type.String({ default: '', readmeDefault: '(none)', description: 'extra origins (comma list) allowed to make cookie-authenticated writes' }),
   POLL_TIMEOUT: int(1, 3600, 25, 'seconds a poll is held by default'),
@@ -59,7 +59,10 @@ export type RateLimitConfig = Config['rateLimit']
 export function loadConfig (source: Record<string, string | undefined> = process.env, readDotenv = true): Config {
   const env = envSchemaLoader<Env>({
     schema: envSchema,
-    data: { ...source },
+    // Passenger (cPanel, Plesk) tells the app the sub-path it mounted it under.
+    data: source.BASE_PATH === undefined && source.PASSENGER_BASE_URI !== undefined
+      ? { ...source, BASE_PATH: source.PASSENGER_BASE_URI }
+      : { ...source },
     env: false,
     dotenv: readDotenv && source === process.env,
     // The table's annotation is not a validation keyword.
