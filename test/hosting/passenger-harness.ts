@@ -118,9 +118,10 @@ PassengerMaxPoolSize ${processes}
 ${setEnv}
 </VirtualHost>
 `)
-  // Passenger hands Apache's environment to the app: keep the test runner's loader hooks out of it.
-  const { NODE_OPTIONS: _nodeOptions, ...apacheEnv } = process.env
-  const child = spawn('apache2', ['-DFOREGROUND', '-f', join(dir, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'], env: apacheEnv })
+  // Passenger hands Apache's environment to the app: keep the test runner's
+  // coverage hook out of it (tap puts it back into NODE_OPTIONS on every spawn,
+  // hence env -u), or the app processes fail writing tap's files as www-data.
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', 'apache2', '-DFOREGROUND', '-f', join(dir, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
