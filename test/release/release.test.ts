@@ -104,6 +104,8 @@ t.test('a supervisor runs node dist/server.js: register and chat', async t => {
   t.ok(woken.json?.events?.some((e: { text?: string }) => e.text === 'from the supervisor start'), woken.text)
   child.kill('SIGTERM')
   t.equal(await exited, 0, out)
+  // Passenger runs the app as another user than this root test: let it write the SQLite files too.
+  for (const file of readdirSync(dataDir)) openUp(join(dataDir, file), 0o666)
 })
 
 t.test('Passenger runs it through app.cjs: the same data, chat goes on', async t => {
