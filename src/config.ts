@@ -13,7 +13,7 @@ const int = (minimum: number, maximum: number, def: number, description: string)
   Type.Integer({ minimum, maximum, default: def, description })
 
 export const envSchema = Type.Object({
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(mysql|mariadb)://.+', readmeDefault: '(none: SQLite)', description: '`mysql://user:pass@host:3306/db` for MySQL 5.7/8.x or MariaDB 10.3+' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(mysql|mariadb)://.+', readmeDefault: '(none: SQLite)', description: '`mysql://user:pass@host:3306/db` for MySQL 5.7/8.x or MariaDB 10.3+; several hosts (`@h1:3306,h2:3306/db`) use the first that answers and move to the next when it stops' })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'where the SQLite file and the generated session secret live' }),
   SESSION_SECRET: Type.Optional(Type.String({ minLength: 32, readmeDefault: 'generated', description: 'at least 32 characters; comma-separated list to rotate (the first seals, all unseal). Several nodes must share it' })),
   SESSION_TTL_DAYS: int(1, 365, 30, 'how long a sign-in lasts'),
