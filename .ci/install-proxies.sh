@@ -2,11 +2,12 @@
 # Installs what test/hosting/ needs: Debian's nginx and Apache (run by the tests
 # as reverse proxies in front of the app), curl and jq (the shell recipes in
 # docs/CURL.md), php-cli with php-curl (the PHP recipe) and openssl (a
-# throwaway certificate for the HTTPS checks). Idempotent and quiet: nothing is
+# throwaway certificate for the HTTPS checks) and libapache2-mod-passenger (the
+# app under real Phusion Passenger, as cPanel and Plesk run it). Idempotent and quiet: nothing is
 # fetched when everything is already there, so CI pays for apt only once.
 set -euo pipefail
 
-packages=(nginx apache2 curl jq php-cli php-curl openssl)
+packages=(nginx apache2 curl jq php-cli php-curl openssl libapache2-mod-passenger)
 
 missing=()
 for pkg in "${packages[@]}"; do

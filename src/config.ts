@@ -14,13 +14,13 @@ const int = (minimum: number, maximum: number, def: number, description: string)
   Type.Integer({ minimum, maximum, default: def, description })
 
 export const envSchema = Type.Object({
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(mysql|mariadb)://.+', readmeDefault: '(none: SQLite)', description: '`mysql://user:pass@host:3306/db` for MySQL 5.7/8.x or MariaDB 10.3+' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(mysql|mariadb)://.+', readmeDefault: '(none: SQLite)', description: '`mysql://user:pass@host:3306/db` for MySQL 5.7/8.x or MariaDB 10.3+; several hosts (`@h1:3306,h2:3306/db`) use the first that answers and move to the next when it stops' })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'where the SQLite file and the generated session secret live' }),
   SESSION_SECRET: Type.Optional(Type.String({ minLength: 32, readmeDefault: 'generated', description: 'at least 32 characters; comma-separated list to rotate (the first seals, all unseal). Several nodes must share it' })),
   SESSION_TTL_DAYS: int(1, 365, 30, 'how long a sign-in lasts'),
   PORT: Type.String({ minLength: 1, default: '3000', description: 'a port number, or a unix socket path' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address to listen on (`0.0.0.0` for all)' }),
-  BASE_PATH: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*/?$', default: '', readmeDefault: '(empty)', description: 'sub-path the app is mounted under behind a proxy, e.g. `/chat`' }),
+  BASE_PATH: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*/?$', default: '', readmeDefault: '(empty; under Passenger its `PASSENGER_BASE_URI`)', description: 'sub-path the app is mounted under behind a proxy, e.g. `/chat`' }),
   TRUST_PROXY: Type.String({ default: 'false', description: '`true`, a hop count, or a comma list of proxy addresses/CIDR ranges whose `X-Forwarded-*` headers are believed' }),
   ALLOWED_ORIGINS: Type.String({ default: '', readmeDefault: '(none)', description: 'extra origins (comma list) allowed to make cookie-authenticated writes' }),
   POLL_TIMEOUT: int(1, 3600, 25, 'seconds a poll is held by default'),
@@ -65,7 +65,10 @@ export type RateLimitConfig = Config['rateLimit']
 export function loadConfig (source: Record<string, string | undefined> = process.env, readDotenv = true): Config {
   const env = envSchemaLoader<Env>({
     schema: envSchema,
-    data: { ...source },
+    // Passenger (cPanel, Plesk) tells the app the sub-path it mounted it under.
+    data: source.BASE_PATH === undefined && source.PASSENGER_BASE_URI !== undefined
+      ? { ...source, BASE_PATH: source.PASSENGER_BASE_URI }
+      : { ...source },
     env: false,
     dotenv: readDotenv && source === process.env,
     // The table's annotation is not a validation keyword.

@@ -1,9 +1,10 @@
 import { Kysely, MysqlDialect, SqliteDialect, sql, type Transaction } from 'kysely'
-import { createPool } from 'mysql2'
+import { createPool, createPoolCluster, type PoolOptions } from 'mysql2'
 import SqliteDatabase from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Database } from './schema.js'
+import { retryWriteConflicts } from './retry.js'
 
 export type Dialect = 'mysql' | 'sqlite'
 export type Db = Kysely<Database>
@@ -30,13 +31,13 @@ export function connectDatabase (options: ConnectOptions): DatabaseHandle {
   let queries = 0
   const log = (): void => { queries++ }
   if (options.databaseUrl !== undefined) {
-    const url = new URL(options.databaseUrl.replace(/^mariadb:/, 'mysql:'))
-    const pool = createPool({
-      host: url.hostname,
-      port: url.port === '' ? 3306 : Number(url.port),
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-      database: decodeURIComponent(url.pathname.replace(/^\//, '')),
+    const target = parseDatabaseUrl(options.databaseUrl)
+    const poolConfig = (host: DatabaseHost): PoolOptions => ({
+      host: host.host,
+      port: host.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
       charset: 'utf8mb4_unicode_ci',
       // Shared hosts allow 10-30 connections per user and Passenger may run
       // several processes: keep the pool small and the wait queue bounded.
@@ -51,6 +52,7 @@ export function connectDatabase (options: ConnectOptions): DatabaseHandle {
       bigNumberStrings: true,
       dateStrings: true
     })
+    const pool = target.hosts.length === 1 ? createPool(poolConfig(target.hosts[0] as DatabaseHost)) : clusterPool(target.hosts, poolConfig)
     const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), log })
     return { db, dialect: 'mysql', queryCount: () => queries, close: async () => { await db.destroy() } }
   }
@@ -64,15 +66,58 @@ export function connectDatabase (options: ConnectOptions): DatabaseHandle {
   return { db, dialect: 'sqlite', queryCount: () => queries, close: async () => { await db.destroy() } }
 }
 
+export interface DatabaseHost { host: string, port: number }
+export interface MysqlTarget { hosts: DatabaseHost[], user: string, password: string, database: string }
+
+/**
+ * `mysql://user:pass@host:3306/db`, or with several hosts for a cluster:
+ * `mysql://user:pass@h1:3306,h2:3306,h3:3306/db` (each port optional).
+ * WHATWG URL cannot hold a host list, so the authority is split here.
+ */
+export function parseDatabaseUrl (databaseUrl: string): MysqlTarget {
+  const match = /^(?:mysql|mariadb):\/\/(?:([^@/]*)@)?([^/?#]+)(?:\/([^?#]*))?/.exec(databaseUrl)
+  if (match === null) throw new Error('DATABASE_URL must look like mysql://user:password@host:3306/database')
+  const [, auth = '', hostList = '', path = ''] = match
+  const colon = auth.indexOf(':')
+  const hosts = hostList.split(',').map((entry): DatabaseHost => {
+    const hostPort = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry.trim())
+    if (hostPort === null) throw new Error(`DATABASE_URL has a bad host: ${entry}`)
+    return { host: (hostPort[1] ?? '').replace(/^\[|\]$/g, ''), port: hostPort[2] === undefined ? 3306 : Number(hostPort[2]) }
+  })
+  return {
+    hosts,
+    user: decodeURIComponent(colon < 0 ? auth : auth.slice(0, colon)),
+    password: colon < 0 ? '' : decodeURIComponent(auth.slice(colon + 1)),
+    database: decodeURIComponent(path)
+  }
+}
+
+/**
+ * Several hosts (a Galera cluster): all connections go to the first host that
+ * answers; when it stops answering, new connections go to the next one, and a
+ * host that failed is tried again after a few seconds. One node takes all
+ * writes (no certification conflicts between this process's transactions),
+ * and the feed reader, which shares the pool, follows it.
+ */
+function clusterPool (hosts: DatabaseHost[], poolConfig: (host: DatabaseHost) => PoolOptions): ReturnType<typeof createPoolCluster> {
+  const cluster = createPoolCluster({ canRetry: true, removeNodeErrorCount: 1, restoreNodeTimeout: 5000, defaultSelector: 'ORDER' })
+  hosts.forEach((host, i) => { cluster.add(`node${i}`, poolConfig(host)) })
+  return cluster
+}
+
 /**
  * Runs `fn` in a transaction. MySQL uses READ COMMITTED so that reads after the
  * event-counter lock see every transaction that committed before it.
  */
 export async function inTransaction<T> (handle: { db: Db, dialect: Dialect }, fn: (trx: Tx) => Promise<T>): Promise<T> {
-  const builder = handle.dialect === 'mysql'
-    ? handle.db.transaction().setIsolationLevel('read committed')
-    : handle.db.transaction()
-  return await builder.execute(fn)
+  // Every write transaction opens here, so this is the one place that retries
+  // lost certification races and not-yet-ready Galera nodes (src/db/retry.ts).
+  return await retryWriteConflicts(async () => {
+    const builder = handle.dialect === 'mysql'
+      ? handle.db.transaction().setIsolationLevel('read committed')
+      : handle.db.transaction()
+    return await builder.execute(fn)
+  })
 }
 
 /**

@@ -1,66 +1,17 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { passengerListenTarget } from '../../src/hosting/passenger.js'
 import { createTestDatabase } from '../helpers/database.js'
 import { projectRoot, request, sessionCookie, SESSION_SECRET } from './harness.js'
+import { openUp, realPassenger, startApachePassenger, startUnderStandIn, type StandInProcess } from './passenger-harness.js'
+import { applySecurityHeaders } from '../../src/http/security-headers.js'
+import { loadConfig } from '../../src/config.js'
 
-// What cPanel's and Plesk's Node.js support does: Phusion Passenger's loader
-// defines a global PhusionPassenger, patches http.Server.prototype.listen and
-// require()s the startup file. The stand-in below copies the parts of
-// Passenger's helper-scripts/node-loader.js that an app meets: listen()
-// interception (only the string 'passenger' is recognised), a unix socket of
-// Passenger's choosing, remoteAddress forced to 127.0.0.1, and shutdown by
-// closing stdin (an 'exit' event, else process.exit(0)).
-const STAND_IN = String.raw`'use strict'
-const http = require('node:http')
-const fs = require('node:fs')
-const { EventEmitter } = require('node:events')
-
-const socketPath = process.env.STANDIN_SOCKET
-const PhusionPassenger = global.PhusionPassenger = new EventEmitter()
-const originalListen = http.Server.prototype.listen
-let installed = false
-
-function installServer () {
-  if (installed) throw new Error('http.Server.listen() was called more than once')
-  installed = true
-  const server = this
-  const callback = arguments.length > 1 && typeof arguments[arguments.length - 1] === 'function'
-    ? arguments[arguments.length - 1]
-    : undefined
-  server.prependListener('request', (req) => {
-    Object.defineProperty(req.socket, 'remoteAddress', { configurable: true, get: () => '127.0.0.1' })
-  })
-  originalListen.call(server, socketPath, () => {
-    if (callback) server.once('listening', callback)
-    server.emit('listening')
-    process.stdout.write('!> socket: main;unix:' + socketPath + '\n')
-  })
-  return server
-}
-
-http.Server.prototype.listen = installServer
-PhusionPassenger.configure = (options) => {
-  if (options.autoInstall === false) {
-    http.Server.prototype.listen = function (port) {
-      if (port === 'passenger' || port == '/passenger') return installServer.apply(this, arguments)
-      return originalListen.apply(this, arguments)
-    }
-  }
-}
-
-process.stdin.on('end', () => {
-  try { fs.unlinkSync(socketPath) } catch {}
-  if (PhusionPassenger.listeners('exit').length > 0) PhusionPassenger.emit('exit')
-  else process.exit(0)
-})
-process.stdin.resume()
-require(process.env.STANDIN_STARTUP_FILE)
-`
+type Tap = Test
 
 t.test('passengerListenTarget', async t => {
   t.test('is null outside Passenger', async t => {
@@ -100,7 +51,7 @@ t.test('passengerListenTarget', async t => {
   })
 })
 
-t.test('app.cjs under a stand-in for Passenger\'s loader', async t => {
+async function standInSuite (t: Tap): Promise<void> {
   const appRoot = buildAppRoot(t)
   const db = await createTestDatabase(t)
   const env = {
@@ -112,9 +63,9 @@ t.test('app.cjs under a stand-in for Passenger\'s loader', async t => {
     LOG_LEVEL: 'warn'
   }
 
-  const a = await startUnderPassenger(t, appRoot, env, 'a')
-  const b = await startUnderPassenger(t, appRoot, env, 'b')
-  const at = (p: Passenger, path: string, options: Parameters<typeof request>[1] = {}): ReturnType<typeof request> =>
+  const a = await startUnderStandIn(t, appRoot, env, 'a')
+  const b = await startUnderStandIn(t, appRoot, env, 'b')
+  const at = (p: StandInProcess, path: string, options: Parameters<typeof request>[1] = {}): ReturnType<typeof request> =>
     request(`http://localhost/chat${path}`, { ...options, socketPath: p.socket })
 
   let cookie = ''
@@ -181,21 +132,13 @@ t.test('app.cjs under a stand-in for Passenger\'s loader', async t => {
   })
 
   t.test('a restarted process picks up where they left off', async t => {
-    const c = await startUnderPassenger(t, appRoot, env, 'c')
+    const c = await startUnderStandIn(t, appRoot, env, 'c')
     const history = await at(c, '/api/rooms/cpanel/messages', { headers: { cookie } })
     t.equal(history.status, 200, history.text)
     t.same(history.json?.events?.map((e: { text: string }) => e.text), ['head check', 'from process a'])
     c.child.kill('SIGTERM')
     t.equal(await c.exited, 0, c.output())
   })
-})
-
-interface Passenger {
-  name: string
-  socket: string
-  child: ChildProcess
-  exited: Promise<number | null>
-  output: () => string
 }
 
 /**
@@ -204,6 +147,7 @@ interface Passenger {
  */
 function buildAppRoot (t: { teardown: (fn: () => unknown) => void }): string {
   const root = mkdtempSync(join(tmpdir(), 'chat-passenger-'))
+  openUp(root)
   t.teardown(() => rmSync(root, { recursive: true, force: true }))
   copyFileSync(join(projectRoot, 'app.cjs'), join(root, 'app.cjs'))
   copyFileSync(join(projectRoot, 'package.json'), join(root, 'package.json'))
@@ -215,41 +159,164 @@ function buildAppRoot (t: { teardown: (fn: () => unknown) => void }): string {
   if (!existsSync(join(root, 'dist/server.js'))) {
     throw new Error(`the build made no dist/server.js:\n${tsc.stdout}${tsc.stderr}`)
   }
-  writeFileSync(join(root, 'passenger-stand-in.cjs'), STAND_IN)
   return root
 }
 
-async function startUnderPassenger (
-  t: { teardown: (fn: () => unknown) => void },
-  appRoot: string,
-  env: Record<string, string | undefined>,
-  name: string
-): Promise<Passenger> {
-  const socket = join(appRoot, `PsgNodeApp.${name}`)
-  const child = spawn(process.execPath, [join(appRoot, 'passenger-stand-in.cjs')], {
-    cwd: appRoot,
-    env: { ...process.env, ...env, STANDIN_SOCKET: socket, STANDIN_STARTUP_FILE: join(appRoot, 'app.cjs') },
-    stdio: ['pipe', 'pipe', 'pipe']
-  })
-  let out = ''
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
-  })
-  const deadline = Date.now() + 20000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`process ${name} exited early (${child.exitCode}):\n${out}`)
-    if (out.includes(`!> socket: main;unix:${socket}`)) {
-      try {
-        const res = await request('http://localhost/chat/api/health', { socketPath: socket, timeoutMs: 2000 })
-        if (res.status === 200) break
-      } catch { /* not answering yet */ }
-    }
-    if (Date.now() > deadline) throw new Error(`process ${name} never listened on Passenger's socket:\n${out}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
+t.test('BASE_PATH defaults to the PASSENGER_BASE_URI Passenger sets', async t => {
+  t.equal(loadConfig({ PASSENGER_BASE_URI: '/chat' }, false).basePath, '/chat')
+  t.equal(loadConfig({ PASSENGER_BASE_URI: '/' }, false).basePath, '', 'the root of a site is no prefix')
+  t.equal(loadConfig({ PASSENGER_BASE_URI: '/chat', BASE_PATH: '/other' }, false).basePath, '/other', 'BASE_PATH wins')
+})
+
+const real = realPassenger()
+if (real.ok) {
+  // Two Apaches, each spawning Passenger and its app processes, on a busy 2-core machine.
+  t.setTimeout(480000)
+  t.test('app.cjs under real Passenger in Apache, laid out as cPanel does', async t => { await realSuite(t) })
+  t.test('Plesk layout: Apache serves public/ from disk with the app\'s security headers', async t => { await pleskLayoutSuite(t) })
+} else {
+  t.comment(`real Passenger not available (${real.why}): using the stand-in for its loader`)
+  t.test('app.cjs under a stand-in for Passenger\'s loader', async t => { await standInSuite(t) })
+}
+
+/** The database and the settings cPanel would SetEnv; no BASE_PATH: Passenger's base URI is the default. */
+async function panelEnv (t: Tap): Promise<Record<string, string>> {
+  const db = await createTestDatabase(t)
+  openUp(db.dataDir, 0o777)
+  return {
+    ...(db.databaseUrl === undefined ? {} : { DATABASE_URL: db.databaseUrl }),
+    DATA_DIR: db.dataDir,
+    SESSION_SECRET,
+    TRUST_PROXY: '127.0.0.1',
+    LOG_LEVEL: 'warn'
   }
-  return { name, socket, child, exited, output: () => out }
+}
+
+async function realSuite (t: Tap): Promise<void> {
+  const appRoot = sharedAppRoot()
+  const apache = await startApachePassenger(t, { appRoot, env: await panelEnv(t), processes: 2 })
+  const at = async (path: string, options: Parameters<typeof request>[1] = {}): ReturnType<typeof request> =>
+    await request(`${apache.url}${path}`, options)
+
+  let cookie = ''
+  t.test('every route answers under PassengerBaseURI /chat without BASE_PATH', async t => {
+    t.equal((await at('/api/health')).status, 200)
+    const page = await at('/')
+    t.equal(page.status, 200)
+    t.match(page.text, /<html/i)
+    const registered = await at('/api/register', { body: { username: 'hoster', password: 'shared hosting rocks' } })
+    t.equal(registered.status, 201, registered.text)
+    cookie = sessionCookie(registered)
+    t.equal((await at('/api/rooms', { body: { name: 'cpanel' }, headers: { cookie } })).status, 201)
+  })
+
+  t.test('two app processes, each serving the same users', async t => {
+    // PassengerMinInstances 2: the second process is spawned after the first request.
+    const deadline = Date.now() + 60000
+    while (apache.appPids().length < 2 && Date.now() < deadline) {
+      await at('/api/health')
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    t.equal(apache.appPids().length, 2, apache.log())
+    for (let i = 0; i < 6; i++) {
+      const me = await at('/api/me', { headers: { cookie } })
+      t.equal(me.status, 200, me.text)
+    }
+  })
+
+  t.test('a send wakes a held poll through Passenger, each message once', async t => {
+    let cursor = String((await at('/api/poll', { headers: { cookie } })).json?.cursor)
+    const seen: string[] = []
+    for (const text of ['one', 'two', 'three']) {
+      const held = at(`/api/poll?cursor=${encodeURIComponent(cursor)}&timeout=20`, { headers: { cookie } })
+      await new Promise(resolve => setTimeout(resolve, 300))
+      const sent = await at('/api/rooms/cpanel/messages', { body: { text }, headers: { cookie } })
+      t.equal(sent.status, 201, sent.text)
+      let answer = await held
+      // The poll may have been answered with the room's earlier events first.
+      while (answer.status === 200 && !answer.json?.events?.some((e: { text?: string }) => e.text === text)) {
+        seen.push(...answer.json.events.filter((e: { type: string }) => e.type === 'message').map((e: { text: string }) => e.text))
+        answer = await at(`/api/poll?cursor=${encodeURIComponent(String(answer.json.cursor))}&timeout=20`, { headers: { cookie } })
+      }
+      t.equal(answer.status, 200, answer.text)
+      seen.push(...answer.json.events.filter((e: { type: string }) => e.type === 'message').map((e: { text: string }) => e.text))
+      cursor = String(answer.json.cursor)
+    }
+    t.same(seen, ['one', 'two', 'three'])
+  })
+
+  t.test('no stray socket file: listen reached Passenger', async t => {
+    t.notOk(existsSync(join(appRoot, 'passenger')))
+  })
+
+  t.test('tmp/restart.txt: a held poll stays with the old process until it ends; nothing is lost', async t => {
+    const before = apache.appPids()
+    const cursor = String((await at('/api/poll', { headers: { cookie } })).json?.cursor)
+    const started = Date.now()
+    const held = at(`/api/poll?cursor=${encodeURIComponent(cursor)}&timeout=8`, { headers: { cookie } })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    apache.requestRestart()
+    // The next request makes Passenger notice restart.txt and start new processes.
+    const sent = await at('/api/rooms/cpanel/messages', { body: { text: 'after restart' }, headers: { cookie } })
+    t.equal(sent.status, 201, sent.text)
+    const answer = await held
+    t.equal(answer.status, 200, `the held poll is answered normally: ${answer.text}`)
+    const texts = (answer.json?.events ?? []).map((e: { text?: string }) => e.text)
+    t.ok(texts.includes('after restart') || Date.now() - started >= 7500,
+      `the old process answers with the new message or at its timeout, not at once: ${answer.text}`)
+    const deadline = Date.now() + 60000
+    while (apache.appPids().some(pid => before.includes(pid)) && Date.now() < deadline) {
+      await at('/api/health')
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    t.notOk(apache.appPids().some(pid => before.includes(pid)), 'the old processes are gone')
+    const history = await at('/api/rooms/cpanel/messages', { headers: { cookie } })
+    t.same(history.json?.events?.map((e: { text: string }) => e.text), ['one', 'two', 'three', 'after restart'])
+  })
+
+  t.test('Apache\'s stop ends the app processes', async t => {
+    t.ok(apache.appPids().length > 0)
+    await apache.stop()
+    t.same(apache.appPids(), [], apache.log())
+  })
+}
+
+async function pleskLayoutSuite (t: Tap): Promise<void> {
+  const appRoot = sharedAppRoot()
+  // Plesk: the document root is the app's public/ folder and the app has the whole (sub)domain.
+  const apache = await startApachePassenger(t, {
+    appRoot, env: await panelEnv(t), baseUri: '/', documentRoot: join(appRoot, 'public'), processes: 1
+  })
+  const expected = appSecurityHeaders()
+  t.ok(Object.keys(expected).length >= 5)
+  for (const path of ['/', '/index.html', '/app.js', '/style.css']) {
+    t.test(`${path} carries the app's security headers`, async t => {
+      const answer = await request(`${apache.url}${path}`)
+      t.equal(answer.status, 200)
+      for (const [name, value] of Object.entries(expected)) t.equal(answer.headers[name], value, name)
+    })
+  }
+  t.test('the API still works in this layout, and .htaccess is not served', async t => {
+    t.equal((await request(`${apache.url}/api/health`)).status, 200)
+    t.equal((await request(`${apache.url}/.htaccess`)).status, 403)
+  })
+  t.test('public/.htaccess names exactly the app\'s headers', async t => {
+    const names = [...readFileSync(join(projectRoot, 'public/.htaccess'), 'utf8').matchAll(/Header always set ([\w-]+)/g)]
+      .map(m => (m[1] ?? '').toLowerCase()).sort()
+    t.same(names, Object.keys(expected).sort())
+  })
+}
+
+let appRootBuilt: string | undefined
+/** One build for the file's suites: compiling takes a while on a small machine. */
+function sharedAppRoot (): string {
+  appRootBuilt ??= buildAppRoot(t)
+  return appRootBuilt
+}
+
+/** The headers the app puts on every answer, from the app's own code. */
+function appSecurityHeaders (): Record<string, string> {
+  const res = new http.ServerResponse(new http.IncomingMessage(null as unknown as import('node:net').Socket))
+  applySecurityHeaders(res.req, res)
+  return Object.fromEntries(Object.entries(res.getHeaders()).map(([k, v]) => [k, String(v)]))
 }
