@@ -69,8 +69,8 @@ t.test('per-user limits: sends, token creation, held polls', async t => {
   })
 
   t.test('token creation per user', async t => {
-    for (let i = 0; i < 2; i++) t.equal((await as(app, alice, 'POST', '/api/tokens', { name: `t${i}` })).statusCode, 201)
-    isRateLimited(t, await as(app, alice, 'POST', '/api/tokens', { name: 'third' }), 60, 'third token')
+    for (let i = 0; i < 2; i++) t.equal((await as(app, alice, 'POST', '/api/tokens', { name: `t${i}`, password: 'correct horse battery' })).statusCode, 201)
+    isRateLimited(t, await as(app, alice, 'POST', '/api/tokens', { name: 'third', password: 'correct horse battery' }), 60, 'third token')
   })
 
   t.test('held polls per user: MAX_POLLS_PER_USER, then 429', async t => {
