@@ -21,9 +21,12 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { auth, cookies, limits } = opts
 
+  // Every route that hashes a password takes a hashing slot of the caller's
+  // address first, so no one address can fill the shared hashing queue.
   app.post('/register', {
     config: { public: true },
     onRequest: limits.register,
+    preHandler: limits.hashing,
     schema: {
       tags: ['accounts'],
       body: Type.Object({ username: Username, password: Password, displayName: Type.Optional(DisplayName) }),
@@ -37,15 +40,24 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
 
   app.post('/login', {
     config: { public: true },
+    // Every limit is checked before any hashing: refused guesses cost no CPU.
     onRequest: limits.loginByAddress,
-    preHandler: limits.loginByUsername,
+    preHandler: [limits.loginByUsername, limits.loginFailures.check, limits.hashing],
     schema: {
       tags: ['accounts'],
       body: Type.Object({ username: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }),
       response: { 200: UserReply, ...errors }
     }
   }, async (request, reply) => {
-    const { user, cookie } = await auth.login(request.body.username, request.body.password)
+    let signedIn
+    try {
+      signedIn = await auth.login(request.body.username, request.body.password)
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'bad_credentials') await limits.loginFailures.failed(request)
+      throw err
+    }
+    await limits.loginFailures.succeeded(request)
+    const { user, cookie } = signedIn
     setSessionCookie(request, reply, cookies, cookie)
     return { user: publicUser(user) }
   })
@@ -67,7 +79,7 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
   // neither change the password, end sessions, nor see or mint other tokens.
   app.post('/password', {
     config: { sessionOnly: true },
-    preHandler: limits.loginByUser,
+    preHandler: [limits.loginByUser, limits.hashing],
     schema: {
       tags: ['accounts'],
       body: Type.Object({ currentPassword: Type.String({ maxLength: 1024 }), newPassword: Password }),
@@ -92,7 +104,7 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
   app.post('/tokens', {
     config: { sessionOnly: true },
     // The password is checked here, so guesses count like those on /password.
-    preHandler: [limits.loginByUser, limits.tokens],
+    preHandler: [limits.loginByUser, limits.tokens, limits.hashing],
     schema: {
       tags: ['tokens'],
       body: Type.Object({ name: TokenName, password: Type.String({ maxLength: 1024 }) }),

@@ -132,6 +132,7 @@ export class AuthService {
 
   async register (input: { username: string, password: string, displayName?: string | undefined }): Promise<{ user: users.UserRecord, cookie: string }> {
     if (this.deps.registration === 'closed') throw new AppError('forbidden', 'Registration is closed on this server.')
+    if (input.displayName !== undefined) await this.refuseImpersonation(input.displayName, input.username)
     const passwordHash = await this.deps.hasher.hash(input.password)
     let id: number
     try {
@@ -147,6 +148,18 @@ export class AuthService {
     await users.promoteIfFirst(this.deps.db, id)
     const user = await users.findUserById(this.deps.db, id) as users.UserRecord
     return { user, cookie: await this.newSession(user) }
+  }
+
+  /**
+   * A display name may not be another user's username (`eve` showing as
+   * "alice"), however it is dressed: case, a leading @, full-width letters.
+   */
+  private async refuseImpersonation (displayName: string, ownUsername: string): Promise<void> {
+    const bare = displayName.normalize('NFKC').trim().replace(/^@/, '').toLowerCase()
+    if (bare === ownUsername.toLowerCase() || !/^[a-z0-9_.-]{3,32}$/.test(bare)) return
+    if (await users.findUserByUsername(this.deps.db, bare) !== undefined) {
+      throw new AppError('invalid', 'That display name is another user\'s username.', { fields: { displayName: 'is another user\'s username' } })
+    }
   }
 
   async login (username: string, password: string): Promise<{ user: users.UserRecord, cookie: string }> {
