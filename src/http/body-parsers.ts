@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { invalid } from './errors.js'
+import { AppError } from './errors.js'
 import { decodeUtf8 } from './utf8.js'
+
+const invalid = (fields: Record<string, string>): AppError => new AppError('invalid', 'The request body could not be read.', { fields })
 
 // Keys that would reach an object's prototype: refused in every body.
 const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype'])
@@ -52,8 +54,8 @@ export default fp(async function bodyParsers (app: FastifyInstance) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid({ body: 'must be a JSON object' })
     return value
   })
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, async (request: FastifyRequest, body: Buffer | string) =>
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, async (_request: FastifyRequest, body: Buffer | string) =>
     parseForm(decodeUtf8(Buffer.from(body))))
-  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, async (request: FastifyRequest, body: Buffer | string) =>
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, async (_request: FastifyRequest, body: Buffer | string) =>
     decodeUtf8(Buffer.from(body)))
 }, { name: 'body-parsers' })

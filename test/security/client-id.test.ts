@@ -1,6 +1,5 @@
 import t from 'tap'
 import { as, buildTestApp, register } from '../helper.js'
-import { EventLog } from '../../src/events/event-log.js'
 import { SendBatcher } from '../../src/messages/send-batcher.js'
 import { loggableError } from '../../src/db/errors.js'
 
@@ -22,7 +21,7 @@ t.test('client ids: exact, and one sender never fails the batch', async t => {
   // The app's own batcher takes whatever arrives together; this one gets the
   // same database and log, and a batch built on purpose: a warm-up send starts
   // a flush, and everything queued meanwhile goes into the next transaction.
-  const batcher = new SendBatcher(new EventLog(app.chat.database, () => app.chat.feed.wake()))
+  const batcher = new SendBatcher(app.eventLog)
   const roomId = Number(room.id)
   const warm = batcher.send({ roomId, user: mallory.user, text: 'warm-up', clientId: null })
   const clash = batcher.send({ roomId, user: mallory.user, text: 'upper', clientId: 'A' })
@@ -37,7 +36,7 @@ t.test('client ids: exact, and one sender never fails the batch', async t => {
   const again = await as(app, mallory, 'POST', '/api/rooms/hall/messages', { text: 'lower again', clientId: 'a' })
   t.equal(again.statusCode, 200, 'a real repeat still answers with the first event')
   t.equal(again.json().event.id, first.json().event.id)
-  const texts = (await app.chat.database.db.selectFrom('messages').select('text').where('user_id', '=', Number(mallory.user.id)).orderBy('id').execute()).map(r => r.text)
+  const texts = (await app.database.db.selectFrom('messages').select('text').where('user_id', '=', Number(mallory.user.id)).orderBy('id').execute()).map((r: { text: string }) => r.text)
   t.same(texts, ['lower', 'warm-up', 'upper'])
 })
 
@@ -49,7 +48,7 @@ t.test('a database error is logged without the values of its statement', async t
   let caught: unknown
   try {
     // A real unique-key failure from the real database, carrying a private text.
-    await app.chat.database.db.insertInto('messages').values({ id: Number(sent.id) + 1000, room_id: Number(sent.roomId), user_id: Number(alice.user.id), text: 'private words', client_id: 'secret-client-id', created_at: Date.now() }).execute()
+    await app.database.db.insertInto('messages').values({ id: Number(sent.id) + 1000, room_id: Number(sent.roomId), user_id: Number(alice.user.id), text: 'private words', client_id: 'secret-client-id', created_at: Date.now() }).execute()
   } catch (err) {
     caught = err
   }

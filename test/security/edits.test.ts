@@ -17,7 +17,7 @@ t.test('edits share the send limit', async t => {
   t.ok(Number(edit.headers['retry-after']) >= 1)
   t.equal((await as(app, alice, 'POST', '/api/rooms/general/messages', { text: 'and a send' })).statusCode, 429, 'sends share the budget')
   t.equal((await as(app, bob, 'POST', '/api/rooms/general/messages', { text: 'bob is fine' })).statusCode, 201)
-  const stored = await app.chat.database.db.selectFrom('messages').select('text').where('id', '=', Number(id)).executeTakeFirst()
+  const stored = await app.database.db.selectFrom('messages').select('text').where('id', '=', Number(id)).executeTakeFirst()
   t.equal(stored?.text, 'edit 2', 'the refused edit changed nothing')
 })
 
@@ -45,6 +45,6 @@ t.test('C0 control characters other than tab and newline are refused in every st
   const fine = await as(app, alice, 'POST', '/api/rooms/general/messages', { text: 'tab\there\nand a new line \u007f é 😀' })
   t.equal(fine.statusCode, 201, 'tab, newline and other characters are text')
   t.equal((await as(app, alice, 'PATCH', `/api/rooms/general/messages/${id}`, { text: 'line one\nline two' })).statusCode, 200)
-  const texts = (await app.chat.database.db.selectFrom('messages').select('text').orderBy('id').execute()).map(r => r.text)
+  const texts = (await app.database.db.selectFrom('messages').select('text').orderBy('id').execute()).map(r => r.text)
   t.same(texts, ['line one\nline two', 'tab\there\nand a new line \u007f é 😀'])
 })

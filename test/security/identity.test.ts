@@ -11,7 +11,7 @@ t.test('a display name equal to another user\'s username is refused', async t =>
     t.equal(res.statusCode, 400, JSON.stringify(displayName))
     t.ok('displayName' in (res.json().error.fields ?? {}), 'names displayName')
   }
-  const users = await app.chat.database.db.selectFrom('users').select('username').execute()
+  const users = await app.database.db.selectFrom('users').select('username').execute()
   t.same(users.map(u => u.username), ['alice'], 'eve was not created')
   const own = await app.inject({ method: 'POST', url: '/api/register', payload: { username: 'bob', password: 'correct horse battery', displayName: 'Bob' } })
   t.equal(own.statusCode, 201, 'one\'s own username, dressed up, is fine')

@@ -7,7 +7,7 @@ t.test('request bodies: no coercion, objects only, every bad field named', async
   const app = await buildTestApp(t)
   const alice = await register(app, 'alice')
   await as(app, alice, 'POST', '/api/rooms', { name: 'general' })
-  const stored = async (): Promise<string[]> => (await app.chat.database.db.selectFrom('messages').select('text').execute()).map(r => r.text)
+  const stored = async (): Promise<string[]> => (await app.database.db.selectFrom('messages').select('text').execute()).map(r => r.text)
   const json = async (url: string, payload: string): Promise<any> =>
     await app.inject({ method: 'POST', url, headers: { cookie: alice.cookie, 'content-type': 'application/json' }, payload })
 

@@ -58,7 +58,7 @@ t.test('tokens and account security', async t => {
     t.same(await tokenWorks(app, token), [401, 401])
     t.same(await tokenWorks(app, second), [401, 401])
     t.equal((await as(app, victim, 'GET', '/api/me')).statusCode, 401, 'the cookie is over too')
-    const count = await app.chat.database.db.selectFrom('api_tokens').select('id').where('user_id', '=', Number(victim.user.id)).execute()
+    const count = await app.database.db.selectFrom('api_tokens').select('id').where('user_id', '=', Number(victim.user.id)).execute()
     t.same(count, [])
   })
 
