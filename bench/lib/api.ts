@@ -93,7 +93,7 @@ export async function createUser (api: Api, username: string, password = 'bench-
   const cookies = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(c => c.split(';')[0] ?? '')
   if (cookies.length === 0) throw new ContractError(`register set no cookie: ${describeExchange('POST', '/api/register', { username }, reply)}`)
   const cookie = cookies.join('; ')
-  const tok = await api.expect(201, 'POST', '/api/tokens', { cookie, json: { name: 'bench' } })
+  const tok = await api.expect(201, 'POST', '/api/tokens', { cookie, json: { name: 'bench', password } })
   const user = reply.body?.user
   if (typeof tok?.token !== 'string' || typeof user?.id !== 'string') {
     throw new ContractError(`register/tokens answered an unexpected shape: user=${JSON.stringify(user)} token=${JSON.stringify(tok)}`)

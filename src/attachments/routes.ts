@@ -72,7 +72,6 @@ export default async function attachmentRoutes (root: FastifyInstance, opts: Att
 
   app.post('/rooms/:room/attachments', {
     preHandler: limits.send,
-    config: { binaryBody: true },
     schema: {
       tags: ['attachments'],
       description: 'Share files: multipart/form-data with one or more `file` parts and optional `text` and `clientId`, or the raw bytes with `?filename=`.',

@@ -31,6 +31,10 @@ export async function deleteToken (db: Executor, userId: number, tokenId: number
   return Number(result.numDeletedRows) > 0
 }
 
+export async function deleteAllTokens (db: Executor, userId: number): Promise<void> {
+  await db.deleteFrom('api_tokens').where('user_id', '=', userId).execute()
+}
+
 export async function findTokenOwner (db: Executor, tokenHash: string): Promise<{ tokenId: number, userId: number, lastUsedAt: number | null } | undefined> {
   const row = await db.selectFrom('api_tokens').select(['id', 'user_id', 'last_used_at']).where('token_hash', '=', tokenHash).executeTakeFirst()
   return row === undefined

@@ -16,6 +16,8 @@ declare module 'fastify' {
     public?: boolean
     /** Credentials may be checked from memory (polls: kept fresh by the event stream). */
     authFromCache?: boolean
+    /** An account route: a bearer token gets 403, so a leaked token cannot take the account over. */
+    sessionOnly?: boolean
   }
 }
 
@@ -72,6 +74,7 @@ export default fp(async function authPlugin (app: FastifyInstance, opts: AuthPlu
     if (bearer !== null) {
       request.user = await opts.auth.fromBearer(bearer, cached)
       if (request.user === null) throw new AppError('unauthenticated', 'That token is not valid.')
+      if (config.sessionOnly === true) throw new AppError('forbidden', 'This route needs a signed-in session, not a token.')
       return
     }
     const cookie = request.cookies[sessionCookieName]

@@ -21,9 +21,12 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { auth, cookies, limits } = opts
 
+  // Every route that hashes a password takes a hashing slot of the caller's
+  // address first, so no one address can fill the shared hashing queue.
   app.post('/register', {
     config: { public: true },
     onRequest: limits.register,
+    preHandler: limits.hashing,
     schema: {
       tags: ['accounts'],
       body: Type.Object({ username: Username, password: Password, displayName: Type.Optional(DisplayName) }),
@@ -37,15 +40,24 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
 
   app.post('/login', {
     config: { public: true },
+    // Every limit is checked before any hashing: refused guesses cost no CPU.
     onRequest: limits.loginByAddress,
-    preHandler: limits.loginByUsername,
+    preHandler: [limits.loginByUsername, limits.loginFailures.check, limits.hashing],
     schema: {
       tags: ['accounts'],
       body: Type.Object({ username: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }),
       response: { 200: UserReply, ...errors }
     }
   }, async (request, reply) => {
-    const { user, cookie } = await auth.login(request.body.username, request.body.password)
+    let signedIn
+    try {
+      signedIn = await auth.login(request.body.username, request.body.password)
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'bad_credentials') await limits.loginFailures.failed(request)
+      throw err
+    }
+    await limits.loginFailures.succeeded(request)
+    const { user, cookie } = signedIn
     setSessionCookie(request, reply, cookies, cookie)
     return { user: publicUser(user) }
   })
@@ -63,8 +75,11 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
     schema: { tags: ['accounts'], response: { 200: UserReply, ...errors } }
   }, async (request) => ({ user: publicUser(requireUser(request)) }))
 
+  // Account routes take a cookie session only (config.sessionOnly): a token can
+  // neither change the password, end sessions, nor see or mint other tokens.
   app.post('/password', {
-    preHandler: limits.loginByUser,
+    config: { sessionOnly: true },
+    preHandler: [limits.loginByUser, limits.hashing],
     schema: {
       tags: ['accounts'],
       body: Type.Object({ currentPassword: Type.String({ maxLength: 1024 }), newPassword: Password }),
@@ -77,6 +92,7 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
   })
 
   app.post('/sessions/revoke', {
+    config: { sessionOnly: true },
     schema: { tags: ['accounts'], response: { 204: NoContent, ...errors } }
   }, async (request, reply) => {
     const user = requireUser(request)
@@ -86,21 +102,21 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
   })
 
   app.post('/tokens', {
-    preHandler: limits.tokens,
+    config: { sessionOnly: true },
+    // The password is checked here, so guesses count like those on /password.
+    preHandler: [limits.loginByUser, limits.tokens, limits.hashing],
     schema: {
       tags: ['tokens'],
-      body: Type.Object({ name: TokenName }),
+      body: Type.Object({ name: TokenName, password: Type.String({ maxLength: 1024 }) }),
       response: { 201: Type.Object({ id: Id, name: Type.String(), token: Type.String(), createdAt: Type.String() }), ...errors }
     }
   }, async (request, reply) => {
-    const user = requireUser(request)
-    // A token can mint no further tokens: a leaked one must not multiply.
-    if (user.via !== 'cookie') throw new AppError('forbidden', 'Tokens are created from a signed-in session.')
-    const created = await auth.createToken(user, request.body.name.trim())
+    const created = await auth.createToken(requireUser(request), request.body.name.trim(), request.body.password)
     return await reply.code(201).send({ id: created.id, name: created.name, token: created.token, createdAt: created.createdAt })
   })
 
   app.get('/tokens', {
+    config: { sessionOnly: true },
     schema: {
       tags: ['tokens'],
       response: {
@@ -113,6 +129,7 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
   }, async (request) => ({ tokens: await auth.listTokens(requireUser(request)) }))
 
   app.delete('/tokens/:id', {
+    config: { sessionOnly: true },
     schema: { tags: ['tokens'], params: Type.Object({ id: Id }), response: { 204: NoContent, 404: ErrorSchema, ...errors } }
   }, async (request, reply) => {
     if (!await auth.deleteToken(requireUser(request), Number(request.params.id))) throw new AppError('not_found', 'No such token.')

@@ -132,6 +132,7 @@ export class AuthService {
 
   async register (input: { username: string, password: string, displayName?: string | undefined }): Promise<{ user: users.UserRecord, cookie: string }> {
     if (this.deps.registration === 'closed') throw new AppError('forbidden', 'Registration is closed on this server.')
+    if (input.displayName !== undefined) await this.refuseImpersonation(input.displayName, input.username)
     const passwordHash = await this.deps.hasher.hash(input.password)
     let id: number
     try {
@@ -147,6 +148,18 @@ export class AuthService {
     await users.promoteIfFirst(this.deps.db, id)
     const user = await users.findUserById(this.deps.db, id) as users.UserRecord
     return { user, cookie: await this.newSession(user) }
+  }
+
+  /**
+   * A display name may not be another user's username (`eve` showing as
+   * "alice"), however it is dressed: case, a leading @, full-width letters.
+   */
+  private async refuseImpersonation (displayName: string, ownUsername: string): Promise<void> {
+    const bare = displayName.normalize('NFKC').trim().replace(/^@/, '').toLowerCase()
+    if (bare === ownUsername.toLowerCase() || !/^[a-z0-9_.-]{3,32}$/.test(bare)) return
+    if (await users.findUserByUsername(this.deps.db, bare) !== undefined) {
+      throw new AppError('invalid', 'That display name is another user\'s username.', { fields: { displayName: 'is another user\'s username' } })
+    }
   }
 
   async login (username: string, password: string): Promise<{ user: users.UserRecord, cookie: string }> {
@@ -186,10 +199,11 @@ export class AuthService {
     this.forget(auth.id)
   }
 
-  /** Ends every session of the user; returns the new version for a session that should live on. */
+  /** Ends every session and every API token of the user; returns the new version for a session that should live on. */
   async revokeAll (auth: AuthUser): Promise<number> {
     const { result } = await this.deps.eventLog.write(async (trx, pending) => {
       const version = await users.bumpSessionVersion(trx, auth.id)
+      await tokens.deleteAllTokens(trx, auth.id)
       pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
       return version
     })
@@ -197,7 +211,11 @@ export class AuthService {
     return result
   }
 
-  /** Changes the password and ends all other sessions; returns a fresh cookie for this one. */
+  /**
+   * Changes the password and ends all other sessions and every API token: a
+   * token minted with a stolen session must not outlive the password it stole.
+   * Returns a fresh cookie for this session.
+   */
   async changePassword (auth: AuthUser, currentPassword: string, newPassword: string): Promise<string | null> {
     const user = await users.findUserById(this.deps.db, auth.id)
     if (user === undefined) throw new AppError('unauthenticated', 'Sign in first.')
@@ -206,6 +224,7 @@ export class AuthService {
     const { result: version } = await this.deps.eventLog.write(async (trx, pending) => {
       await users.setPasswordHash(trx, auth.id, hash)
       const v = await users.bumpSessionVersion(trx, auth.id)
+      await tokens.deleteAllTokens(trx, auth.id)
       pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
       return v
     })
@@ -214,7 +233,11 @@ export class AuthService {
     return await this.deps.sealer.seal({ userId: String(auth.id), sessionId: newSessionId(), version })
   }
 
-  async createToken (auth: AuthUser, name: string): Promise<tokens.TokenSummary & { token: string }> {
+  /** Makes a token, once the caller has proved they know the password (a stolen cookie alone must not mint one). */
+  async createToken (auth: AuthUser, name: string, password: string): Promise<tokens.TokenSummary & { token: string }> {
+    const user = await users.findUserById(this.deps.db, auth.id)
+    if (user === undefined) throw new AppError('unauthenticated', 'Sign in first.')
+    if (!await this.deps.hasher.verify(password, user.passwordHash)) throw badCredentials()
     if (await tokens.countTokens(this.deps.db, auth.id) >= this.deps.maxTokensPerUser) {
       throw new AppError('forbidden', `An account may hold at most ${this.deps.maxTokensPerUser} tokens; delete one first.`)
     }

@@ -31,3 +31,21 @@ export function isDuplicateKey (err: unknown): boolean {
   const code = (err as { code?: unknown }).code
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
 }
+
+// Quoted literals in a database message ("Duplicate entry 'x' for key …") are values someone sent.
+const scrub = (text: string): string => text.replace(/'(?:[^'\\]|\\.)*'/g, "'…'")
+
+/**
+ * An error as the log may keep it. Database errors carry the statement and
+ * often the values it held (`sql`, `sqlMessage`, a message quoting an entry):
+ * message texts and client ids must not end up in log files, so only the
+ * error's kind, codes and a message with its quoted values blanked are kept.
+ */
+export function loggableError (err: unknown): { type: string, message: string, stack: string, [key: string]: unknown } {
+  if (!(err instanceof Error)) return { type: typeof err, message: scrub(String(err)), stack: '' }
+  const e = err as Error & Record<string, unknown>
+  const out: ReturnType<typeof loggableError> = { type: e.name, message: scrub(e.message), stack: scrub(e.stack ?? '') }
+  for (const key of ['code', 'errno', 'sqlState', 'statusCode']) if (e[key] !== undefined) out[key] = e[key]
+  if (e.cause !== undefined) out.cause = loggableError(e.cause)
+  return out
+}

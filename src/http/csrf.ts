@@ -2,16 +2,6 @@ import type { FastifyRequest } from 'fastify'
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-function hostOf (value: string): string | null {
-  try {
-    const url = new URL(value)
-    const defaultPort = (url.protocol === 'https:' && url.port === '443') || (url.protocol === 'http:' && url.port === '80')
-    return defaultPort ? url.hostname : url.host
-  } catch {
-    return null
-  }
-}
-
 /** The origin a header names (`Origin` is one; `Referer` is a full URL), or null. */
 function originOf (value: string): string | null {
   try {
@@ -22,13 +12,22 @@ function originOf (value: string): string | null {
   }
 }
 
-const stripDefaultPort = (host: string): string => host.replace(/:(80|443)$/, '')
+/**
+ * The request's own origin: scheme, host and port as the client used them.
+ * `request.protocol` and `request.host` follow X-Forwarded-Proto/-Host only when
+ * TRUST_PROXY trusts the sender, so a client cannot name its own origin.
+ */
+function ownOrigin (request: FastifyRequest): string | null {
+  return originOf(`${request.protocol}://${request.host}`)
+}
 
 /**
- * True when a browser says this write comes from a page on another origin.
- * Judged by host: the scheme a proxy reports is not always to be trusted, and a
- * page on another host is what CSRF needs. Requests naming no origin at all do
- * not come from a browser page and are judged by their credentials alone.
+ * True when a browser says this write comes from a page on another origin:
+ * the full origin (scheme, host, port) must equal the request's own or one of
+ * ALLOWED_ORIGINS. (By host alone, an http page of the same host, or another
+ * port's service, could write with the https session's cookie.) Requests naming
+ * no origin at all do not come from a browser page and are judged by their
+ * credentials alone.
  */
 export function isCrossOriginWrite (request: FastifyRequest, allowedOrigins: readonly string[]): boolean {
   if (safeMethods.has(request.method)) return false
@@ -38,8 +37,7 @@ export function isCrossOriginWrite (request: FastifyRequest, allowedOrigins: rea
   if (origin === 'null') return true
   // Compared as origins: a Referer is a whole URL, never equal to an allowed origin.
   const sourceOrigin = originOf(source)
-  if (sourceOrigin !== null && allowedOrigins.some(o => o.replace(/\/$/, '') === sourceOrigin)) return false
-  const sourceHost = hostOf(source)
-  if (sourceHost === null) return true
-  return sourceHost !== stripDefaultPort(request.host)
+  if (sourceOrigin === null) return true
+  if (allowedOrigins.some(o => originOf(o) === sourceOrigin)) return false
+  return sourceOrigin !== ownOrigin(request)
 }

@@ -7,15 +7,16 @@ import { Type } from 'typebox'
 export const Id = Type.String({ pattern: '^[0-9]{1,18}$', description: 'A numeric id, as a string of digits' })
 export const Username = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' })
 export const Password = Type.String({ minLength: 8, maxLength: 1024 })
-// NUL never belongs in text; single-line names take no control characters at all
-// (they could break logs and other clients' layouts). Lookaheads keep these linear.
-const textPattern = '^(?![\\s\\S]*\\u0000)[\\s\\S]*\\S'
+// Text takes tab and newline but no other C0 control character (they could hide
+// text, break logs and other clients' layouts, and each costs 6 bytes of event
+// JSON); single-line names take none at all. Lookaheads keep these linear.
+const textPattern = '^(?![\\s\\S]*[\\u0000-\\u0008\\u000b-\\u001f])[\\s\\S]*\\S'
 const linePattern = '^(?![\\s\\S]*[\\u0000-\\u001f\\u007f])[\\s\\S]*\\S'
 export const DisplayName = Type.String({ minLength: 1, maxLength: 64, pattern: linePattern })
 export const RoomName = Type.String({ minLength: 1, maxLength: 64, pattern: '^(?![0-9]+$)[a-z0-9_-]+$', description: 'a-z 0-9 _ -, not only digits' })
 /** `:room` in a path: a room id or a channel name. */
 export const RoomRef = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_-]+$' })
-export const MessageText = Type.String({ minLength: 1, maxLength: 4000, pattern: textPattern, description: '1-4000 characters, not only white space, no NUL' })
+export const MessageText = Type.String({ minLength: 1, maxLength: 4000, pattern: textPattern, description: '1-4000 characters, not only white space, no control characters but tab and newline' })
 export const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: linePattern, description: '1-64 characters, not only white space, no control characters' })
 export const TokenName = Type.String({ minLength: 1, maxLength: 64, pattern: linePattern })
 

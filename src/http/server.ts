@@ -5,6 +5,7 @@ import type { Config } from '../config.js'
 import { sendError } from './error-handler.js'
 import { AppError } from './errors.js'
 import { applySecurityHeaders } from './security-headers.js'
+import { loggableError } from '../db/errors.js'
 
 /**
  * Some corporate proxies drop PATCH and DELETE: a POST with
@@ -40,7 +41,9 @@ export function serverOptions (config: Config): FastifyServerOptions {
   return {
     logger: {
       level: config.logLevel,
-      redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]']
+      redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+      // Database errors carry their statement and values: the log keeps neither.
+      serializers: { err: loggableError }
     },
     bodyLimit: config.bodyLimit,
     // Fastify takes a hop count too, though its types do not say so.

@@ -45,6 +45,8 @@ export default async function messageRoutes (root: FastifyInstance, opts: { mess
   })
 
   app.patch('/rooms/:room/messages/:id', {
+    // An edit costs what a send does (an event every reader receives): one budget for both.
+    preHandler: limits.send,
     schema: {
       tags: ['messages'],
       params: MessageParams,

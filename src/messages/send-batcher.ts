@@ -2,6 +2,7 @@ import type { EventLog } from '../events/event-log.js'
 import type { PublicUser } from '../events/event.js'
 import { storedEventJson } from '../rooms/service.js'
 import { linkToMessage, type AttachmentJson } from '../attachments/repository.js'
+import { isDuplicateKey } from '../db/errors.js'
 import { eventsById, findByClientIds, insertMessages } from './repository.js'
 
 export interface SendRequest {
@@ -51,6 +52,12 @@ export class SendBatcher {
           const results = await this.write(batch)
           batch.forEach((p, i) => p.resolve(results[i] as SendResult))
         } catch (err) {
+          if (isDuplicateKey(err) && batch.length > 1) {
+            // One message clashed with a stored one in a way the check missed: settle
+            // each on its own, so one sender can never fail everyone else's sends.
+            for (const p of batch) await this.write([p]).then(r => p.resolve(r[0] as SendResult), p.reject)
+            continue
+          }
           // Nothing of the batch was stored: each sender gets the error (503 when the database is away).
           for (const p of batch) p.reject(err)
         }

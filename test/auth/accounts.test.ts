@@ -94,7 +94,7 @@ t.test('accounts', async t => {
 
   t.test('tokens: created once, listed without the secret, work as bearer, stop at once when deleted', async t => {
     const s = await register(app, 'frank')
-    const created = await as(app, s, 'POST', '/api/tokens', { name: 'cron' })
+    const created = await as(app, s, 'POST', '/api/tokens', { name: 'cron', password: 'correct horse battery' })
     t.equal(created.statusCode, 201)
     const { id, token, name } = created.json()
     t.equal(name, 'cron')

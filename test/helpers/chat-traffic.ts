@@ -51,7 +51,7 @@ export async function setupRoom (urls: string | string[], count: number, room = 
     const res = await fetch(`${url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `user${i}`, password: 'password-for-tests' }) })
     if (res.status !== 201) throw new Error(`register user${i}: ${res.status} ${await res.text()}`)
     const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string
-    const token = await call(url, '/api/tokens', { method: 'POST', cookie, body: { name: 'test' } })
+    const token = await call(url, '/api/tokens', { method: 'POST', cookie, body: { name: 'test', password: 'password-for-tests' } })
     if (token.status !== 201) throw new Error(`token user${i}: ${token.status}`)
     return token.body.token as string
   }))

@@ -48,7 +48,7 @@ t.test('the recipes work against a real server', async t => {
     const room = await request(`${api}/api/rooms`, { body: { name }, headers: { cookie } })
     t.equal(room.status, 201, room.text)
   }
-  const made = await request(`${api}/api/tokens`, { body: { name: 'recipes' }, headers: { cookie } })
+  const made = await request(`${api}/api/tokens`, { body: { name: 'recipes', password: PASSWORD }, headers: { cookie } })
   t.equal(made.status, 201, made.text)
   const token = String(made.json?.token)
 

@@ -32,7 +32,7 @@ t.test('two nodes, concurrent senders and pollers: every message exactly once, i
   for (let i = 0; i < sendersCount + pollersCount; i++) {
     const res = await fetch(`${urls[i % 2] as string}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `user${i}`, password: 'password-for-tests' }) })
     const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string
-    const token = await call(urls[i % 2] as string, '/api/tokens', { method: 'POST', cookie, body: { name: 'test' } })
+    const token = await call(urls[i % 2] as string, '/api/tokens', { method: 'POST', cookie, body: { name: 'test', password: 'password-for-tests' } })
     tokens.push(token.body.token)
   }
   t.equal((await call(urls[0] as string, '/api/rooms', { method: 'POST', token: tokens[0], body: { name: 'load' } })).status, 201)

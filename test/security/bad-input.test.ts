@@ -62,7 +62,7 @@ function targets (w: World): Target[] {
     { method: 'GET', path: '/api/me' },
     { method: 'POST', path: '/api/password', body: { currentPassword: 'correct horse battery', newPassword: 'another long password' }, bad: { currentPassword: fc.oneof(wrongType, huge(1024)), newPassword: password }, required: ['currentPassword', 'newPassword'] },
     { method: 'POST', path: '/api/sessions/revoke' },
-    { method: 'POST', path: '/api/tokens', body: { name: 'bot' }, bad: { name: line(64) }, required: ['name'] },
+    { method: 'POST', path: '/api/tokens', body: { name: 'bot', password: 'correct horse battery' }, bad: { name: line(64), password: fc.oneof(wrongType, huge(1024)) }, required: ['name', 'password'] },
     { method: 'GET', path: '/api/tokens' },
     { method: 'DELETE', path: '/api/tokens/{token}' },
     { method: 'GET', path: '/api/rooms' },

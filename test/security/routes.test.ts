@@ -18,6 +18,8 @@ interface RouteCase {
   public?: boolean
   /** A route of one room: a non-member is refused with this code. */
   nonMember?: 'not_member' | 'forbidden'
+  /** An account route: a bearer token is refused with 403 forbidden. */
+  sessionOnly?: true
   success: number
   request: (c: Ctx) => { url: string, payload?: Record<string, unknown> }
 }
@@ -30,11 +32,11 @@ const table: Record<string, RouteCase> = {
   'POST /api/login': { public: true, success: 200, request: c => ({ url: '/api/login', payload: { username: c.username, password } }) },
   'POST /api/logout': { public: true, success: 204, request: () => ({ url: '/api/logout' }) },
   'GET /api/me': { success: 200, request: () => ({ url: '/api/me' }) },
-  'POST /api/password': { success: 204, request: () => ({ url: '/api/password', payload: { currentPassword: password, newPassword: 'another password' } }) },
-  'POST /api/sessions/revoke': { success: 204, request: () => ({ url: '/api/sessions/revoke' }) },
-  'POST /api/tokens': { success: 201, request: () => ({ url: '/api/tokens', payload: { name: 'bot' } }) },
-  'GET /api/tokens': { success: 200, request: () => ({ url: '/api/tokens' }) },
-  'DELETE /api/tokens/:id': { success: 204, request: c => ({ url: `/api/tokens/${c.tokenId}` }) },
+  'POST /api/password': { sessionOnly: true, success: 204, request: () => ({ url: '/api/password', payload: { currentPassword: password, newPassword: 'another password' } }) },
+  'POST /api/sessions/revoke': { sessionOnly: true, success: 204, request: () => ({ url: '/api/sessions/revoke' }) },
+  'POST /api/tokens': { sessionOnly: true, success: 201, request: () => ({ url: '/api/tokens', payload: { name: 'bot', password } }) },
+  'GET /api/tokens': { sessionOnly: true, success: 200, request: () => ({ url: '/api/tokens' }) },
+  'DELETE /api/tokens/:id': { sessionOnly: true, success: 204, request: c => ({ url: `/api/tokens/${c.tokenId}` }) },
   'GET /api/rooms': { success: 200, request: () => ({ url: '/api/rooms' }) },
   'GET /api/rooms/public': { success: 200, request: () => ({ url: '/api/rooms/public' }) },
   'POST /api/rooms': { success: 201, request: c => ({ url: '/api/rooms', payload: { name: c.fresh() } }) },
@@ -127,6 +129,20 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
     const res = await app.inject({ url: '/api/me', headers: { cookie: world.owner.cookie, origin: 'https://evil.example' } })
     t.equal(res.statusCode, 200)
     t.equal(res.headers['access-control-allow-origin'], undefined)
+  })
+
+  t.test('with a bearer token: account routes answer 403 forbidden and change nothing, the rest work', async t => {
+    const own = await buildWorld(app, fresh())
+    const before = await tableCounts(app)
+    for (const [route, c] of Object.entries(table)) {
+      if (c.sessionOnly !== true) continue
+      const ctx: Ctx = { ...shared, tokenId: own.tokenId }
+      const res = await send(app, route, c.request(ctx), { authorization: `Bearer ${own.token}` })
+      t.equal(res.statusCode, 403, route)
+      t.equal(res.json().error.code, 'forbidden', route)
+    }
+    t.same(await tableCounts(app), before, 'no token made or deleted, no session ended')
+    t.equal((await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${own.token}` } })).statusCode, 200, 'the token itself still works')
   })
 
   t.test('bearer-token writes are exempt from the origin check', async t => {

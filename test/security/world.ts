@@ -43,7 +43,7 @@ export async function buildWorld (app: FastifyInstance, prefix = 'w'): Promise<W
   const name = `${prefix}-secret`
   const room = (await as(app, owner, 'POST', '/api/rooms', { name, visibility: 'private' })).json().room
   const messageId = (await as(app, owner, 'POST', `/api/rooms/${name as string}/messages`, { text: 'hello' })).json().event.id
-  const created = (await as(app, owner, 'POST', '/api/tokens', { name: 'script' })).json()
+  const created = (await as(app, owner, 'POST', '/api/tokens', { name: 'script', password: 'correct horse battery' })).json()
   return { owner, outsider, room: { id: room.id, name }, messageId, tokenId: created.id, token: created.token }
 }
 

@@ -1,0 +1,18 @@
+import { Ajv, type Options } from 'ajv'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+// Fastify's own defaults (@fastify/ajv-compiler), which the URL parts keep.
+const fastifyDefaults: Options = { coerceTypes: 'array', useDefaults: true, removeAdditional: true, addUsedSchema: false, allErrors: false }
+
+/**
+ * Two validators. URL parts (path, query, headers) arrive as text, so they are
+ * coerced as Fastify does (`?limit=50` is the number 50). Bodies are not: JSON
+ * says what type a value is, and `["x"]` or `42` where a string belongs is a
+ * mistake to refuse, never to convert. Bodies report every bad field at once.
+ */
+export default fp(async function strictBodies (app: FastifyInstance) {
+  const urlParts = new Ajv(fastifyDefaults)
+  const bodies = new Ajv({ ...fastifyDefaults, coerceTypes: false, allErrors: true })
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies : urlParts).compile(schema))
+}, { name: 'strict-bodies' })
