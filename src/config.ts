@@ -47,13 +47,21 @@ export const envSchema = Type.Object({
   PASSWORD_HASH_CONCURRENCY: int(1, 64, 2, 'scrypt hashes computed at once (the rest queue)'),
   SHUTDOWN_TIMEOUT_MS: int(100, 600000, 10000, 'how long a stopping process may take before it exits anyway'),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: '`fatal` … `trace`, or `silent`' }),
-  EXPOSE_STATS: Type.Boolean({ default: false, description: 'serve `GET /api/debug/stats` (held polls, query count, memory) for benchmarks' })
+  EXPOSE_STATS: Type.Boolean({ default: false, description: 'serve `GET /api/debug/stats` (held polls, query count, memory) for benchmarks' }),
+  WEBHOOK_ALLOW_PRIVATE: Type.Boolean({ default: false, description: 'let outgoing webhooks reach loopback, private and link-local addresses (refused otherwise, also at connect time)' }),
+  WEBHOOK_RETRY_SECONDS: int(1, 30 * 86400, 86400, 'how long a failing webhook delivery is retried (1 s doubling, at most 10 min apart) before the webhook is paused as `failing`'),
+  WEBHOOK_MAX_IN_FLIGHT: int(1, 10000, 16, 'outgoing webhooks delivered at once per process'),
+  WEBHOOKS_PER_ROOM: int(1, 1000, 10, 'incoming, and outgoing, webhooks per room'),
+  // Longer than a delivery may take (10 s), so a live holder never loses it mid-request.
+  WEBHOOK_LEASE_SECONDS: int(11, 3600, 30, "how long a node's claim on an outgoing webhook lasts unrenewed (another node takes it over after)"),
+  WEBHOOK_INTERVAL_MS: int(10, 60000, 1000, 'how often a process looks for due webhook deliveries (and at once when it commits events)')
 })
 
 type Env = Static<typeof envSchema>
 
 export type Config = ReturnType<typeof toConfig>
 export type RateLimitConfig = Config['rateLimit']
+export type WebhookConfig = Config['webhooks']
 
 /** Reads and checks the configuration; throws an Error naming the bad variable. */
 export function loadConfig (source: Record<string, string | undefined> = process.env, readDotenv = true): Config {
@@ -118,7 +126,15 @@ function toConfig (env: Env) {
     },
     allowedOrigins: env.ALLOWED_ORIGINS.split(',').map(s => s.trim()).filter(s => s !== ''),
     exposeStats: env.EXPOSE_STATS,
-    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    webhooks: {
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      retryDeadlineMs: env.WEBHOOK_RETRY_SECONDS * 1000,
+      maxInFlight: env.WEBHOOK_MAX_IN_FLIGHT,
+      perRoom: env.WEBHOOKS_PER_ROOM,
+      leaseMs: env.WEBHOOK_LEASE_SECONDS * 1000,
+      intervalMs: env.WEBHOOK_INTERVAL_MS
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Executor } from '../db/connect.js'
-import { eventJson } from '../events/event.js'
+import { eventJson, userFromRow } from '../events/event.js'
 import type { Static } from 'typebox'
 import type { EventSchema } from '../http/schemas.js'
 
@@ -54,14 +54,14 @@ export async function eventsById (db: Executor, ids: number[]): Promise<Map<numb
   const out = new Map<number, string>()
   if (ids.length === 0) return out
   const rows = await db.selectFrom('events as e').leftJoin('users as u', 'u.id', 'e.user_id')
-    .select(['e.id', 'e.type', 'e.room_id', 'e.user_id', 'e.body', 'e.created_at', 'u.username', 'u.display_name'])
+    .select(['e.id', 'e.type', 'e.room_id', 'e.user_id', 'e.body', 'e.created_at', 'u.username', 'u.display_name', 'u.is_bot'])
     .where('e.id', 'in', ids).execute()
   for (const r of rows) {
     out.set(Number(r.id), eventJson({
       id: Number(r.id),
       type: r.type,
       roomId: r.room_id === null ? null : Number(r.room_id),
-      user: { id: String(r.user_id), username: r.username ?? '', displayName: r.display_name ?? '' },
+      user: userFromRow(r),
       createdAt: Number(r.created_at),
       payload: r.body === null ? null : JSON.parse(r.body) as Record<string, unknown>
     }))
@@ -72,7 +72,7 @@ export async function eventsById (db: Executor, ids: number[]): Promise<Map<numb
 /** A page of live messages before `before`, oldest first, each with its current text. */
 export async function history (db: Executor, roomId: number, before: number | null, limit: number): Promise<HistoryPage> {
   let q = db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name'])
+    .select(['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name', 'u.is_bot'])
     .where('m.room_id', '=', roomId)
     .where('m.deleted_at', 'is', null)
   if (before !== null) q = q.where('m.id', '<', before)
@@ -85,7 +85,7 @@ export async function history (db: Executor, roomId: number, before: number | nu
       id: String(r.id),
       type: 'message',
       roomId: String(r.room_id),
-      user: { id: String(r.user_id), username: r.username, displayName: r.display_name },
+      user: userFromRow(r),
       createdAt: new Date(Number(r.created_at)).toISOString(),
       text: r.text,
       clientId: r.client_id,

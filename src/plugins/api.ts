@@ -7,6 +7,7 @@ import { createRateLimits } from '../http/rate-limits.js'
 import messageRoutes from '../messages/routes.js'
 import pollRoutes from '../poll/routes.js'
 import roomRoutes from '../rooms/routes.js'
+import webhooksPlugin from '../webhooks/plugin.js'
 import operationsRoutes from './operations.js'
 
 /**
@@ -35,6 +36,7 @@ export default fp(async function api (app, opts: { config: Config }) {
     await api.register(authRoutes, { auth, cookies, limits })
     await api.register(roomRoutes, { rooms })
     await api.register(messageRoutes, { messages, limits })
+    await api.register(webhooksPlugin, { config, apiPrefix: cookies.apiPrefix })
     await api.register(pollRoutes, { engine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn' })
   }, { prefix: cookies.apiPrefix })
 }, { name: 'api', dependencies: ['http', 'openapi', 'database', 'event-stream', 'services'] })
