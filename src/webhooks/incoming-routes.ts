@@ -28,9 +28,12 @@ export function slackBody (body: unknown): Record<string, unknown> {
     fields = parsed as Record<string, unknown>
   }
   const out: Record<string, unknown> = {}
-  out.text = fields.text ?? attachmentsText(fields.attachments)
-  if (out.text === undefined) delete out.text
+  const text = fields.text ?? attachmentsText(fields.attachments)
+  if (text !== undefined) out.text = text
   if (fields.username !== undefined) out.username = fields.username
+  // The contract never coerces types: `{"text": 42}` is refused, not posted as "42".
+  const wrong = Object.entries(out).filter(([, v]) => typeof v !== 'string').map(([k]) => [k, 'must be a string'])
+  if (wrong.length > 0) throw new AppError('invalid', 'The request is not valid.', { fields: Object.fromEntries(wrong) })
   return out
 }
 
