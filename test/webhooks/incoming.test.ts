@@ -26,7 +26,7 @@ t.test('incoming webhooks', async t => {
     const listed = (await as(app, owner, 'GET', '/api/rooms/ci/incoming-webhooks')).json().webhooks
     t.match(listed, [{ id: hook.id, name: 'Jenkins', lastUsedAt: null }])
     t.notOk(JSON.stringify(listed).includes(pathOf(hook.url).split('/').pop() as string), 'the secret is shown once')
-    const stored = await app.chat.database.db.selectFrom('incoming_webhooks').select('secret_hash').executeTakeFirstOrThrow()
+    const stored = await app.database.db.selectFrom('incoming_webhooks').select('secret_hash').executeTakeFirstOrThrow()
     t.notOk(hook.url.includes(stored.secret_hash), 'only a hash is stored')
   })
 

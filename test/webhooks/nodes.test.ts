@@ -87,7 +87,7 @@ t.test('a lease held by a node that died is taken over once it expires', async t
   await as(app, owner, 'POST', '/api/rooms', { name: 'feed' })
   const hook = (await as(app, owner, 'POST', '/api/rooms/feed/outgoing-webhooks', { url: receiver.url })).json()
   const expiresAt = Date.now() + 2000
-  await app.chat.database.db.updateTable('webhook_leases').set({ holder: 'a-node-that-died', expires_at: expiresAt }).where('webhook_id', '=', hook.id).execute()
+  await app.database.db.updateTable('webhook_leases').set({ holder: 'a-node-that-died', expires_at: expiresAt }).where('webhook_id', '=', hook.id).execute()
   const id = await send(app, owner, 'waiting for the lease')
   const [got] = await receiver.waitFor(1)
   t.equal(got?.json.event.id, id)

@@ -12,7 +12,7 @@ t.test('deliveries: signed, in stream order, as the poll gives them; a bot repli
   const bob = await register(app, 'bob')
   const roomId = (await as(app, owner, 'POST', '/api/rooms', { name: 'ops' })).json().room.id as string
   await as(app, bob, 'POST', '/api/rooms/ops/join')
-  const receiver = await startReceiver(t, (n, r) => r.json.event.text === 'ping' ? { status: 200, body: JSON.stringify({ text: 'pong' }) } : { status: 204 })
+  const receiver = await startReceiver(t, (_n, r) => r.json.event.text === 'ping' ? { status: 200, body: JSON.stringify({ text: 'pong' }) } : { status: 204 })
   const made = await as(app, owner, 'POST', '/api/rooms/ops/outgoing-webhooks', { url: receiver.url })
   t.equal(made.statusCode, 201)
   const hook = made.json()

@@ -36,7 +36,7 @@ t.test('without WEBHOOK_ALLOW_PRIVATE: private URLs refused when saved, and agai
   for (const [room, url] of [['renamed', `http://localhost:${port}/hook`], ['literal', `http://127.0.0.1:${port}/hook`]] as const) {
     await as(app, owner, 'POST', '/api/rooms', { name: room })
     const hook = (await as(app, owner, 'POST', `/api/rooms/${room}/outgoing-webhooks`, { url: 'http://93.184.216.34/hook' })).json()
-    await app.chat.database.db.updateTable('outgoing_webhooks').set({ url }).where('id', '=', hook.id).execute()
+    await app.database.db.updateTable('outgoing_webhooks').set({ url }).where('id', '=', hook.id).execute()
     await as(app, owner, 'POST', `/api/rooms/${room}/messages`, { text: 'hello?' })
     t.match(await lastErrorOf(app, owner, room), /loopback, private/, `${url} refused when connecting`)
   }
