@@ -58,13 +58,21 @@ export const envSchema = Type.Object({
   ATTACHMENT_DIR: Type.Optional(Type.String({ minLength: 1, readmeDefault: '`DATA_DIR/files`', description: 'the folder of `ATTACHMENT_STORE=folder`' })),
   ATTACHMENT_MAX_BYTES: int(1, 2 ** 40, 10 * 1024 * 1024, 'largest file in bytes (larger: 413 while it streams)'),
   ATTACHMENT_QUOTA_BYTES: int(0, 2 ** 50, 1024 * 1024 * 1024, "bytes of files per account, deleted messages' files not counted (over it: 413)"),
-  SEARCH_SCAN_LIMIT: int(1000, 100000000, 100000, 'newest messages read for a search word no index can find (1-2 characters on SQLite, text without spaces on MySQL)')
+  SEARCH_SCAN_LIMIT: int(1000, 100000000, 100000, 'newest messages read for a search word no index can find (1-2 characters on SQLite, text without spaces on MySQL)'),
+  WEBHOOK_ALLOW_PRIVATE: Type.Boolean({ default: false, description: 'let outgoing webhooks reach loopback, private and link-local addresses (refused otherwise, also at connect time)' }),
+  WEBHOOK_RETRY_SECONDS: int(1, 30 * 86400, 86400, 'how long a failing webhook delivery is retried (1 s doubling, at most 10 min apart) before the webhook is paused as `failing`'),
+  WEBHOOK_MAX_IN_FLIGHT: int(1, 10000, 16, 'outgoing webhooks delivered at once per process'),
+  WEBHOOKS_PER_ROOM: int(1, 1000, 10, 'incoming, and outgoing, webhooks per room'),
+  // Longer than a delivery may take (10 s), so a live holder never loses it mid-request.
+  WEBHOOK_LEASE_SECONDS: int(11, 3600, 30, "how long a node's claim on an outgoing webhook lasts unrenewed (another node takes it over after)"),
+  WEBHOOK_INTERVAL_MS: int(10, 60000, 1000, 'how often a process looks for due webhook deliveries (and at once when it commits events)')
 })
 
 type Env = Static<typeof envSchema>
 
 export type Config = ReturnType<typeof toConfig>
 export type RateLimitConfig = Config['rateLimit']
+export type WebhookConfig = Config['webhooks']
 
 /** Reads and checks the configuration; throws an Error naming the bad variable. */
 export function loadConfig (source: Record<string, string | undefined> = process.env, readDotenv = true): Config {
@@ -144,7 +152,15 @@ function toConfig (env: Env) {
       maxBytes: env.ATTACHMENT_MAX_BYTES,
       quotaBytes: env.ATTACHMENT_QUOTA_BYTES
     },
-    searchScanLimit: env.SEARCH_SCAN_LIMIT
+    searchScanLimit: env.SEARCH_SCAN_LIMIT,
+    webhooks: {
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      retryDeadlineMs: env.WEBHOOK_RETRY_SECONDS * 1000,
+      maxInFlight: env.WEBHOOK_MAX_IN_FLIGHT,
+      perRoom: env.WEBHOOKS_PER_ROOM,
+      leaseMs: env.WEBHOOK_LEASE_SECONDS * 1000,
+      intervalMs: env.WEBHOOK_INTERVAL_MS
+    }
   }
 }
 

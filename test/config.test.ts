@@ -41,7 +41,9 @@ t.test('a bad value is refused with a message naming the variable', async t => {
     [{ DATABASE_URL: 'postgres://x/y' }, /DATABASE_URL/],
     [{ REGISTRATION: 'maybe' }, /REGISTRATION/],
     [{ BASE_PATH: 'chat' }, /BASE_PATH/],
-    [{ BODY_LIMIT: 'lots' }, /BODY_LIMIT/]
+    [{ BODY_LIMIT: 'lots' }, /BODY_LIMIT/],
+    [{ WEBHOOK_ALLOW_PRIVATE: 'maybe' }, /WEBHOOK_ALLOW_PRIVATE/],
+    [{ WEBHOOK_LEASE_SECONDS: '5' }, /WEBHOOK_LEASE_SECONDS/]
   ]
   for (const [env, name] of cases) t.throws(() => loadConfig(env, false), name, JSON.stringify(env))
 })

@@ -33,7 +33,9 @@ export async function migrate (db: Kysely<Database>, dialect: Dialect, log: (msg
   const migrations = loadMigrations(dialect)
   return await db.connection().execute(async (conn) => {
     if (dialect === 'mysql') {
-      const got = await sql<{ ok: number | null }>`SELECT GET_LOCK('longpoll_chat_migrate', 60) AS ok`.execute(conn)
+      // Named locks are server-wide: name it after the database, so that apps on
+      // other databases of the same server (shared hosting, tests) never wait.
+      const got = await sql<{ ok: number | null }>`SELECT GET_LOCK(CONCAT('longpoll_chat_migrate_', MD5(DATABASE())), 60) AS ok`.execute(conn)
       if (Number(got.rows[0]?.ok) !== 1) throw new Error('could not take the migration lock within 60 s')
     }
     try {
@@ -68,7 +70,7 @@ export async function migrate (db: Kysely<Database>, dialect: Dialect, log: (msg
       }
       return done
     } finally {
-      if (dialect === 'mysql') await sql`SELECT RELEASE_LOCK('longpoll_chat_migrate')`.execute(conn)
+      if (dialect === 'mysql') await sql`SELECT RELEASE_LOCK(CONCAT('longpoll_chat_migrate_', MD5(DATABASE())))`.execute(conn)
     }
   })
 }

@@ -26,4 +26,5 @@ export interface EventRow {
   created_at: string | number
   username: string | null
   display_name: string | null
+  is_bot: number | string | null
 }

@@ -19,6 +19,7 @@ export interface UsersTable {
   session_version: ColumnType<number, number | undefined, number>
   created_at: Millis
   last_seen_at: NullableMillis
+  is_bot: ColumnType<number, number | undefined, number>
 }
 
 export interface RevokedSessionsTable {
@@ -115,6 +116,41 @@ export interface AttachmentChunksTable {
   data: Buffer
 }
 
+export interface IncomingWebhooksTable {
+  id: GeneratedId
+  room_id: Id
+  name: string
+  secret_hash: string
+  bot_user_id: Id
+  created_by: Id
+  created_at: Millis
+  last_used_at: NullableMillis
+}
+
+export interface OutgoingWebhooksTable {
+  id: GeneratedId
+  room_id: Id
+  url: string
+  /** Comma-separated event types. */
+  events: string
+  secret: string
+  bot_user_id: Id
+  created_by: Id
+  created_at: Millis
+  last_delivered_event_id: ColumnType<string | number, number | undefined, number>
+  failing: ColumnType<number, number | undefined, number>
+  last_error: string | null
+  attempts: ColumnType<number, number | undefined, number>
+  first_failure_at: NullableMillis
+  next_attempt_at: ColumnType<string | number, number | undefined, number>
+}
+
+export interface WebhookLeasesTable {
+  webhook_id: Id
+  holder: string | null
+  expires_at: ColumnType<string | number, number | undefined, number>
+}
+
 export interface SchemaMigrationsTable {
   name: string
   applied_at: Millis
@@ -133,5 +169,8 @@ export interface Database {
   rate_limits: RateLimitsTable
   attachments: AttachmentsTable
   attachment_chunks: AttachmentChunksTable
+  incoming_webhooks: IncomingWebhooksTable
+  outgoing_webhooks: OutgoingWebhooksTable
+  webhook_leases: WebhookLeasesTable
   schema_migrations: SchemaMigrationsTable
 }

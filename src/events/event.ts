@@ -3,6 +3,15 @@ export interface PublicUser {
   id: string
   username: string
   displayName: string
+  /** Present on a webhook's bot user only. */
+  bot?: true
+}
+
+/** A user as events show it, from the users columns every event query joins. */
+export function userFromRow (r: { user_id: string | number, username: string | null, display_name: string | null, is_bot?: number | string | null }): PublicUser {
+  const user: PublicUser = { id: String(r.user_id), username: r.username ?? '', displayName: r.display_name ?? '' }
+  if (Number(r.is_bot ?? 0) === 1) user.bot = true
+  return user
 }
 
 /** Event types a poll can return. `typing` is ephemeral; the rest are durable. */

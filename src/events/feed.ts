@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../db/connect.js'
 import type { EventRow } from '../db/rows.js'
-import { eventJson, isInternalType } from './event.js'
+import { eventJson, isInternalType, userFromRow } from './event.js'
 
 /** A committed event as the feed holds it: routing facts plus its ready-made JSON. */
 export interface FeedEvent {
@@ -56,7 +56,7 @@ function toFeedEvent (row: EventRow): FeedEvent {
         id,
         type: row.type,
         roomId,
-        user: { id: String(row.user_id), username: row.username ?? '', displayName: row.display_name ?? '' },
+        user: userFromRow(row),
         createdAt: Number(row.created_at),
         payload: row.body === null ? null : JSON.parse(row.body) as Record<string, unknown>
       })
@@ -159,7 +159,7 @@ export class EventFeed {
     const roomIds = [...rooms]
     const rows = await this.options.db.selectFrom('events as e')
       .leftJoin('users as u', 'u.id', 'e.user_id')
-      .select(['e.id', 'e.room_id', 'e.user_id', 'e.target_user_id', 'e.type', 'e.body', 'e.created_at', 'u.username', 'u.display_name'])
+      .select(['e.id', 'e.room_id', 'e.user_id', 'e.target_user_id', 'e.type', 'e.body', 'e.created_at', 'u.username', 'u.display_name', 'u.is_bot'])
       .where('e.id', '>', after)
       .where('e.id', '<=', upTo)
       .where('e.type', '<>', 'auth')
@@ -205,7 +205,7 @@ export class EventFeed {
   private async readBatch (): Promise<boolean> {
     const rows = await this.options.db.selectFrom('events as e')
       .leftJoin('users as u', 'u.id', 'e.user_id')
-      .select(['e.id', 'e.room_id', 'e.user_id', 'e.target_user_id', 'e.type', 'e.body', 'e.created_at', 'u.username', 'u.display_name'])
+      .select(['e.id', 'e.room_id', 'e.user_id', 'e.target_user_id', 'e.type', 'e.body', 'e.created_at', 'u.username', 'u.display_name', 'u.is_bot'])
       .where('e.id', '>', this.headId)
       .orderBy('e.id')
       .limit(batchSize)

@@ -20,7 +20,7 @@ export const MessageText = Type.String({ minLength: 1, maxLength: 4000, pattern:
 export const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: linePattern, description: '1-64 characters, not only white space, no control characters' })
 export const TokenName = Type.String({ minLength: 1, maxLength: 64, pattern: linePattern })
 
-export const UserSchema = Type.Object({ id: Id, username: Type.String(), displayName: Type.String() })
+export const UserSchema = Type.Object({ id: Id, username: Type.String(), displayName: Type.String(), bot: Type.Optional(Type.Literal(true)) })
 
 export const EventSchema = Type.Object({
   id: Type.Union([Id, Type.Null()]),

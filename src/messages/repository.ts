@@ -1,5 +1,5 @@
 import type { Executor } from '../db/connect.js'
-import { eventJson } from '../events/event.js'
+import { eventJson, userFromRow } from '../events/event.js'
 import { attachmentsByMessage, type AttachmentJson } from '../attachments/repository.js'
 import type { Static } from 'typebox'
 import type { EventSchema } from '../http/schemas.js'
@@ -55,14 +55,14 @@ export async function eventsById (db: Executor, ids: number[]): Promise<Map<numb
   const out = new Map<number, string>()
   if (ids.length === 0) return out
   const rows = await db.selectFrom('events as e').leftJoin('users as u', 'u.id', 'e.user_id')
-    .select(['e.id', 'e.type', 'e.room_id', 'e.user_id', 'e.body', 'e.created_at', 'u.username', 'u.display_name'])
+    .select(['e.id', 'e.type', 'e.room_id', 'e.user_id', 'e.body', 'e.created_at', 'u.username', 'u.display_name', 'u.is_bot'])
     .where('e.id', 'in', ids).execute()
   for (const r of rows) {
     out.set(Number(r.id), eventJson({
       id: Number(r.id),
       type: r.type,
       roomId: r.room_id === null ? null : Number(r.room_id),
-      user: { id: String(r.user_id), username: r.username ?? '', displayName: r.display_name ?? '' },
+      user: userFromRow(r),
       createdAt: Number(r.created_at),
       payload: r.body === null ? null : JSON.parse(r.body) as Record<string, unknown>
     }))
@@ -80,6 +80,7 @@ interface MessageRow {
   edited_at: string | number | null
   username: string
   display_name: string
+  is_bot?: number | string | null
 }
 
 /** A stored message as a `message` event with its current text, as history and search show it. */
@@ -88,7 +89,7 @@ export function messageEvent (r: MessageRow, attachments?: AttachmentJson[]): St
     id: String(r.id),
     type: 'message',
     roomId: String(r.room_id),
-    user: { id: String(r.user_id), username: r.username, displayName: r.display_name },
+    user: userFromRow(r),
     createdAt: new Date(Number(r.created_at)).toISOString(),
     text: r.text,
     clientId: r.client_id,
@@ -98,7 +99,7 @@ export function messageEvent (r: MessageRow, attachments?: AttachmentJson[]): St
   return event
 }
 
-const messageColumns = ['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name'] as const
+const messageColumns = ['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name', 'u.is_bot'] as const
 
 /** Live messages by id as events, in the order of `ids`. */
 export async function messageEventsByIds (db: Executor, ids: number[]): Promise<Array<Static<typeof EventSchema>>> {

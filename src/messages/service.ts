@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js'
 import type { EventLog } from '../events/event-log.js'
+import type { PublicUser } from '../events/event.js'
 import { AppError } from '../http/errors.js'
 import type { AuthUser } from '../auth/service.js'
 import { publicUser } from '../auth/users.js'
@@ -31,6 +32,14 @@ export class MessageService {
   async send (user: AuthUser, ref: string, text: string, clientId: string | null): Promise<SendResult> {
     const room = await this.deps.access.asMember(ref, user.id)
     return await this.deps.batcher.send({ roomId: room.id, user: publicUser(user), text, clientId })
+  }
+
+  /**
+   * Sends as a user the caller has already authorised (a webhook's bot, which
+   * is no member): the same group commit and event stream as every send.
+   */
+  async sendAs (roomId: number, user: PublicUser, text: string, clientId: string | null): Promise<SendResult> {
+    return await this.deps.batcher.send({ roomId, user, text, clientId })
   }
 
   async history (user: AuthUser, ref: string, before: number | null, limit: number): Promise<repo.HistoryPage> {

@@ -9,6 +9,7 @@ import pollRoutes from '../poll/routes.js'
 import roomRoutes from '../rooms/routes.js'
 import attachmentRoutes from '../attachments/routes.js'
 import searchRoutes from '../search/routes.js'
+import webhooksPlugin from '../webhooks/plugin.js'
 import operationsRoutes from './operations.js'
 
 /**
@@ -39,6 +40,7 @@ export default fp(async function api (app, opts: { config: Config }) {
     await api.register(messageRoutes, { messages, limits })
     await api.register(attachmentRoutes, { attachments, limits, maxBytes: config.attachments.maxBytes })
     await api.register(searchRoutes, { search: messageSearch })
+    await api.register(webhooksPlugin, { config, apiPrefix: cookies.apiPrefix })
     await api.register(pollRoutes, { engine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn' })
   }, { prefix: cookies.apiPrefix })
 }, { name: 'api', dependencies: ['http', 'openapi', 'database', 'event-stream', 'services'] })

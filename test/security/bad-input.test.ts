@@ -79,6 +79,14 @@ function targets (w: World): Target[] {
     { method: 'DELETE', path: '/api/rooms/{room}/messages/{id}' },
     { method: 'POST', path: '/api/rooms/{room}/read', body: { eventId: w.messageId }, bad: { eventId: id }, required: ['eventId'] },
     { method: 'POST', path: '/api/rooms/{room}/typing' },
+    { method: 'POST', path: '/api/rooms/{room}/incoming-webhooks', body: { name: 'ci' }, bad: { name: line(64) }, required: ['name'] },
+    { method: 'GET', path: '/api/rooms/{room}/incoming-webhooks' },
+    { method: 'DELETE', path: '/api/rooms/{room}/incoming-webhooks/{id}' },
+    { method: 'POST', path: '/api/hooks/{secret}', body: { text: 'hello', username: 'CI' }, bad: { text: text(4000), username: line(64) }, required: ['text'], plainText: true },
+    { method: 'POST', path: '/api/rooms/{room}/outgoing-webhooks', body: { url: 'http://93.184.216.34/x' }, bad: { url: fc.oneof(wrongType, nul, blank, fc.constantFrom('ftp://x.example/', 'http://127.0.0.1/', 'http://[::1]/', 'http://10.0.0.1/', 'javascript:alert(1)', `http://x.example/${'a'.repeat(2048)}`)), events: fc.oneof(wrongType, fc.constantFrom([], ['typing'], ['read'], ['message', 'nope'])) }, required: ['url'] },
+    { method: 'GET', path: '/api/rooms/{room}/outgoing-webhooks' },
+    { method: 'DELETE', path: '/api/rooms/{room}/outgoing-webhooks/{id}' },
+    { method: 'POST', path: '/api/rooms/{room}/outgoing-webhooks/{id}/resume' },
     { method: 'GET', path: '/api/poll', badQuery: { cursor: badCursor, limit: badLimit(500), timeout: fc.constantFrom('-1', 'abc', '1.5', '') } }
   ]
 }
@@ -144,7 +152,8 @@ function defects (x: Target, w: World): fc.Arbitrary<Defect> {
 const encodePath = (v: string): string => /%/.test(v) ? v : encodeURIComponent(v)
 
 function toRequest (x: Target, d: Defect, w: World, credentials: Record<string, string>): InjectOptions {
-  const params: Record<string, string> = { room: w.room.name, id: w.messageId, token: w.tokenId }
+  // {id} is the message's id: as a webhook id it names none, so webhook routes answer 404 at most.
+  const params: Record<string, string> = { room: w.room.name, id: w.messageId, token: w.tokenId, secret: w.hookSecret }
   if (d.kind === 'param') params[d.name] = d.value
   const path = x.path.replace(/\{(\w+)\}/g, (_, name: string) => encodePath(params[name] as string))
   const query = d.kind === 'query' ? `?${d.name}=${encodeURIComponent(d.value)}` : ''

@@ -10,6 +10,9 @@ interface Ctx {
   messageId: string
   tokenId: string
   otherUser: string
+  incomingId: string
+  hookSecret: string
+  outgoingId: string
   fresh: () => string
 }
 
@@ -52,7 +55,15 @@ const table: Record<string, RouteCase> = {
   'DELETE /api/rooms/:room/messages/:id': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/messages/${c.messageId}` }) },
   'POST /api/rooms/:room/read': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/read`, payload: { eventId: c.messageId } }) },
   'POST /api/rooms/:room/typing': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/typing` }) },
-  'GET /api/poll': { success: 200, request: () => ({ url: '/api/poll?timeout=0' }) }
+  'GET /api/poll': { success: 200, request: () => ({ url: '/api/poll?timeout=0' }) },
+  'POST /api/rooms/:room/incoming-webhooks': { nonMember: 'not_member', success: 201, request: c => ({ url: `/api/rooms/${c.room}/incoming-webhooks`, payload: { name: 'ci' } }) },
+  'GET /api/rooms/:room/incoming-webhooks': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/incoming-webhooks` }) },
+  'DELETE /api/rooms/:room/incoming-webhooks/:id': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/incoming-webhooks/${c.incomingId}` }) },
+  'POST /api/hooks/:secret': { public: true, success: 200, request: c => ({ url: `/api/hooks/${c.hookSecret}`, payload: { text: 'from a hook' } }) },
+  'POST /api/rooms/:room/outgoing-webhooks': { nonMember: 'not_member', success: 201, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks`, payload: { url: 'http://93.184.216.34/x' } }) },
+  'GET /api/rooms/:room/outgoing-webhooks': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks` }) },
+  'DELETE /api/rooms/:room/outgoing-webhooks/:id': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}` }) },
+  'POST /api/rooms/:room/outgoing-webhooks/:id/resume': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}/resume` }) }
 }
 
 const methodOf = (route: string): 'GET' | 'POST' | 'PATCH' | 'DELETE' => route.split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE'
@@ -67,7 +78,7 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
   const app = await buildTestApp(t)
   const world = await buildWorld(app)
   const other = await register(app, 'bystander')
-  const shared: Ctx = { username: 'wowner', room: world.room.name, messageId: world.messageId, tokenId: world.tokenId, otherUser: other.user.username, fresh }
+  const shared: Ctx = { username: 'wowner', room: world.room.name, messageId: world.messageId, tokenId: world.tokenId, otherUser: other.user.username, incomingId: world.incomingId, hookSecret: world.hookSecret, outgoingId: world.outgoingId, fresh }
 
   t.test('the table covers every route the app serves, and nothing else', async t => {
     const served = appRoutes(app).filter(r => !ignoredRoute(r))
@@ -166,7 +177,7 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
       const name = fresh()
       const own = await buildWorld(app, name)
       const session: Session = own.owner
-      const ctx: Ctx = { username: `${name}owner`, room: own.room.name, messageId: own.messageId, tokenId: own.tokenId, otherUser: other.user.username, fresh }
+      const ctx: Ctx = { username: `${name}owner`, room: own.room.name, messageId: own.messageId, tokenId: own.tokenId, otherUser: other.user.username, incomingId: own.incomingId, hookSecret: own.hookSecret, outgoingId: own.outgoingId, fresh }
       const res = await send(app, route, c.request(ctx), { cookie: session.cookie })
       t.equal(res.statusCode, c.success, `${route}: ${res.body.slice(0, 200)}`)
     }

@@ -35,6 +35,10 @@ export interface World {
   messageId: string
   tokenId: string
   token: string
+  /** Webhooks of the room: an incoming one (its URL's secret) and an outgoing one (to a public address). */
+  incomingId: string
+  hookSecret: string
+  outgoingId: string
 }
 
 export async function buildWorld (app: FastifyInstance, prefix = 'w'): Promise<World> {
@@ -44,7 +48,19 @@ export async function buildWorld (app: FastifyInstance, prefix = 'w'): Promise<W
   const room = (await as(app, owner, 'POST', '/api/rooms', { name, visibility: 'private' })).json().room
   const messageId = (await as(app, owner, 'POST', `/api/rooms/${name as string}/messages`, { text: 'hello' })).json().event.id
   const created = (await as(app, owner, 'POST', '/api/tokens', { name: 'script', password: 'correct horse battery' })).json()
-  return { owner, outsider, room: { id: room.id, name }, messageId, tokenId: created.id, token: created.token }
+  const incoming = (await as(app, owner, 'POST', `/api/rooms/${name}/incoming-webhooks`, { name: 'ci' })).json()
+  const outgoing = (await as(app, owner, 'POST', `/api/rooms/${name}/outgoing-webhooks`, { url: 'http://93.184.216.34/hook' })).json()
+  return {
+    owner,
+    outsider,
+    room: { id: room.id, name },
+    messageId,
+    tokenId: created.id,
+    token: created.token,
+    incomingId: incoming.id,
+    hookSecret: String(incoming.url).split('/').pop() as string,
+    outgoingId: outgoing.id
+  }
 }
 
 /** Row counts of every table a request could grow. */
