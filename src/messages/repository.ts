@@ -1,6 +1,7 @@
 import type { Executor } from '../db/connect.js'
-import { eventJson } from '../events/event.js'
 import type { Static } from 'typebox'
+import type { EventRow } from '../db/rows.js'
+import { eventFromRow, eventObject, eventRowColumns, storedEventJson } from '../events/event.js'
 import type { EventSchema } from '../http/schemas.js'
 
 /** A page of a room's history, in the shape the route's response schema documents. */
@@ -54,17 +55,10 @@ export async function eventsById (db: Executor, ids: number[]): Promise<Map<numb
   const out = new Map<number, string>()
   if (ids.length === 0) return out
   const rows = await db.selectFrom('events as e').leftJoin('users as u', 'u.id', 'e.user_id')
-    .select(['e.id', 'e.type', 'e.room_id', 'e.user_id', 'e.body', 'e.created_at', 'u.username', 'u.display_name'])
-    .where('e.id', 'in', ids).execute()
+    .select([...eventRowColumns]).where('e.id', 'in', ids).execute() as EventRow[]
   for (const r of rows) {
-    out.set(Number(r.id), eventJson({
-      id: Number(r.id),
-      type: r.type,
-      roomId: r.room_id === null ? null : Number(r.room_id),
-      user: { id: String(r.user_id), username: r.username ?? '', displayName: r.display_name ?? '' },
-      createdAt: Number(r.created_at),
-      payload: r.body === null ? null : JSON.parse(r.body) as Record<string, unknown>
-    }))
+    const json = storedEventJson(eventFromRow(r))
+    if (json !== null) out.set(Number(r.id), json)
   }
   return out
 }
@@ -81,15 +75,17 @@ export async function history (db: Executor, roomId: number, before: number | nu
   const page = rows.slice(0, limit).reverse()
   return {
     hasMore,
-    events: page.map(r => ({
-      id: String(r.id),
+    events: page.map(r => eventObject({
+      id: Number(r.id),
       type: 'message',
-      roomId: String(r.room_id),
+      roomId: Number(r.room_id),
       user: { id: String(r.user_id), username: r.username, displayName: r.display_name },
-      createdAt: new Date(Number(r.created_at)).toISOString(),
-      text: r.text,
-      clientId: r.client_id,
-      ...(r.edited_at === null ? {} : { editedAt: new Date(Number(r.edited_at)).toISOString() })
+      createdAt: Number(r.created_at),
+      payload: {
+        text: r.text,
+        clientId: r.client_id,
+        ...(r.edited_at === null ? {} : { editedAt: new Date(Number(r.edited_at)).toISOString() })
+      }
     }))
   }
 }

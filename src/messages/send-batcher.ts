@@ -1,6 +1,6 @@
 import type { EventLog } from '../events/event-log.js'
 import type { PublicUser } from '../events/event.js'
-import { storedEventJson } from '../rooms/service.js'
+import { eventJson } from '../events/event.js'
 import { eventsById, findByClientIds, insertMessages } from './repository.js'
 
 export interface SendRequest {
@@ -70,7 +70,7 @@ export class SendBatcher {
         const event = pending.append({ type: 'message', roomId: p.roomId, user: p.user, payload: { text: p.text, clientId: p.clientId } })
         if (key !== null) known.set(key, event.id)
         rows.push({ id: event.id, roomId: p.roomId, userId: Number(p.user.id), text: p.text, clientId: p.clientId, createdAt: event.createdAt })
-        outcomes.push({ id: event.id, json: storedEventJson(event) })
+        outcomes.push({ id: event.id, json: eventJson(event) })
       }
       await insertMessages(trx, rows)
       // Read the first events of repeated sends inside the transaction: a
