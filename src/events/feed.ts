@@ -42,6 +42,7 @@ const batchSize = 1000
 const idleIntervalMs = 1000
 const gapGiveUpMs = 10000
 const ephemeralMaxAgeMs = 10000
+const rangesPerQuery = 200
 /** Rough memory of one event beyond its JSON, for the byte cap. */
 const eventOverheadBytes = 120
 
@@ -171,13 +172,17 @@ export class EventFeed {
     const ranges = spans.rangesWithin(after, upTo)
     if (ranges.length === 0) return []
     const n = sql.lit(limit + 1)
-    const parts = ranges.map((r, i) => sql`SELECT * FROM (SELECT e.id, e.room_id, e.user_id, e.target_user_id, e.type, e.body, e.created_at, u.username, u.display_name
-      FROM events e LEFT JOIN users u ON u.id = e.user_id
-      WHERE e.room_id = ${r.roomId} AND e.id > ${r.after} AND e.id <= ${r.upTo} AND (e.target_user_id IS NULL OR e.target_user_id = ${userId})
-      ORDER BY e.id LIMIT ${n}) ${sql.raw(`r${i}`)}`)
-    const query = sql<EventRow>`${sql.join(parts, sql` UNION ALL `)} ORDER BY id LIMIT ${n}`
-    const { rows } = await query.execute(this.options.db)
-    return rows.map(toFeedEvent)
+    const out: EventRow[] = []
+    // SQLite allows 500 terms in one compound SELECT: a user in many rooms is read in chunks.
+    for (let c = 0; c < ranges.length; c += rangesPerQuery) {
+      const parts = ranges.slice(c, c + rangesPerQuery).map((r, i) => sql`SELECT * FROM (SELECT e.id, e.room_id, e.user_id, e.target_user_id, e.type, e.body, e.created_at, u.username, u.display_name
+        FROM events e LEFT JOIN users u ON u.id = e.user_id
+        WHERE e.room_id = ${r.roomId} AND e.id > ${r.after} AND e.id <= ${r.upTo} AND (e.target_user_id IS NULL OR e.target_user_id = ${userId})
+        ORDER BY e.id LIMIT ${n}) ${sql.raw(`r${i}`)}`)
+      const { rows } = await sql<EventRow>`${sql.join(parts, sql` UNION ALL `)} ORDER BY id LIMIT ${n}`.execute(this.options.db)
+      out.push(...rows)
+    }
+    return out.sort((a, b) => Number(a.id) - Number(b.id)).slice(0, limit + 1).map(toFeedEvent)
   }
 
   /** The oldest event id still stored (the head + 1 when none is). */
