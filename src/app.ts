@@ -23,7 +23,7 @@ export async function buildApp (config: Config): Promise<FastifyInstance> {
   await app.register(database, { config })
   await app.register(eventStream, { config })
   await app.register(services, { config })
-  await app.register(housekeeping)
+  await app.register(housekeeping, { config })
   await app.register(api, { config })
   await app.register(staticClient, { basePath: config.basePath })
   return app

@@ -2,7 +2,8 @@
  * A cache whose entries are loaded once per key, however many requests ask at
  * the same moment (a thousand polls waking together cause one query), and kept
  * until dropped or unused for `idleMs`. Dropping entries while a load is in
- * flight keeps that load's possibly stale result out of the cache.
+ * flight keeps that load's possibly stale result out of the cache, and out of
+ * the answers to requests that come after the drop.
  */
 export class LoadOnceCache<K, V> {
   private readonly entries = new Map<K, { value: V, usedAt: number }>()
@@ -20,10 +21,11 @@ export class LoadOnceCache<K, V> {
     let pending = this.loading.get(key)
     if (pending === undefined) {
       const generation = this.generation
-      pending = load(key).then(value => {
+      const loading: Promise<V | undefined> = load(key).then(value => {
         if (value !== undefined && generation === this.generation) this.entries.set(key, { value, usedAt: Date.now() })
         return value
-      }).finally(() => this.loading.delete(key))
+      }).finally(() => { if (this.loading.get(key) === loading) this.loading.delete(key) })
+      pending = loading
       this.loading.set(key, pending)
     }
     return await pending
@@ -31,6 +33,9 @@ export class LoadOnceCache<K, V> {
 
   deleteWhere (match: (key: K, value: V) => boolean): void {
     this.generation++
+    // A request from now on must not join a load that began before (it may
+    // return a session revoked since): loads in flight serve only those already waiting.
+    this.loading.clear()
     for (const [key, entry] of this.entries) if (match(key, entry.value)) this.entries.delete(key)
   }
 

@@ -70,6 +70,20 @@ export interface EventsTable {
   created_at: Millis
 }
 
+/** Membership over the stream: from the join event to the leave event, both included. */
+export interface MembershipSpansTable {
+  user_id: Id
+  room_id: Id
+  joined_event_id: Id
+  left_event_id: ColumnType<string | number | null, string | number | null | undefined, string | number | null>
+}
+
+export interface HousekeepingLeasesTable {
+  name: string
+  holder: string
+  expires_at: Millis
+}
+
 export interface MessagesTable {
   id: Id
   room_id: Id
@@ -165,6 +179,8 @@ export interface Database {
   event_seq: EventSeqTable
   events: EventsTable
   messages: MessagesTable
+  membership_spans: MembershipSpansTable
+  housekeeping_leases: HousekeepingLeasesTable
   ephemeral_events: EphemeralEventsTable
   rate_limits: RateLimitsTable
   attachments: AttachmentsTable

@@ -1,5 +1,5 @@
 import { inTransaction, lockEventCounter, type Dialect, type Db, type Tx } from '../db/connect.js'
-import type { NewEvent, StoredEvent } from './event.js'
+import { membershipChange, type NewEvent, type StoredEvent } from './event.js'
 
 /**
  * The events a transaction is adding. Ids are handed out at once (the counter
@@ -9,9 +9,9 @@ export class PendingEvents {
   readonly events: StoredEvent[] = []
   constructor (private lastId: number, private readonly now: number) {}
 
-  append (event: NewEvent): StoredEvent {
+  append<E extends NewEvent> (event: E): E & { id: number, createdAt: number } {
     this.lastId++
-    const stored: StoredEvent = { ...event, id: this.lastId, createdAt: this.now }
+    const stored = { ...event, id: this.lastId, createdAt: this.now }
     this.events.push(stored)
     return stored
   }
@@ -43,14 +43,34 @@ export class EventLog {
           user_id: e.user.id,
           target_user_id: e.targetUserId ?? null,
           type: e.type,
-          body: e.payload === undefined ? null : JSON.stringify(e.payload),
+          body: e.payload === undefined || Object.keys(e.payload).length === 0 ? null : JSON.stringify(e.payload),
           created_at: e.createdAt
         }))).execute()
+        await recordMembershipSpans(trx, pending.events)
         await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
       }
       return { result, events: pending.events }
     })
     if (out.events.length > 0) this.onCommitted()
     return out
+  }
+}
+
+/**
+ * Keeps membership_spans in step with the membership events of a transaction,
+ * whoever wrote them (joins, leaves, kicks, bans): the spans are what polls use
+ * to decide visibility at each place in the stream.
+ */
+async function recordMembershipSpans (trx: Tx, events: StoredEvent[]): Promise<void> {
+  for (const e of events) {
+    const change = membershipChange(e)
+    if (change === null) continue
+    if (change.joined) {
+      await trx.insertInto('membership_spans').values({ user_id: change.userId, room_id: change.roomId, joined_event_id: e.id, left_event_id: null }).execute()
+    } else {
+      await trx.updateTable('membership_spans').set({ left_event_id: e.id })
+        .where('user_id', '=', change.userId).where('room_id', '=', change.roomId).where('left_event_id', 'is', null)
+        .execute()
+    }
   }
 }

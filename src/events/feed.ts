@@ -1,17 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import type { EventRow } from '../db/rows.js'
-import { eventJson, isInternalType, userFromRow } from './event.js'
+import { eventFromRow, eventJson, eventRowColumns, membershipChange, storedEventJson } from './event.js'
+import type { MembershipSpans, VisibilityFacts } from './visibility.js'
 
 /** A committed event as the feed holds it: routing facts plus its ready-made JSON. */
-export interface FeedEvent {
-  id: number
-  roomId: number | null
+export interface FeedEvent extends VisibilityFacts {
   userId: number
-  targetUserId: number | null
   type: string
   /** The public JSON, or null for internal events that no client sees. */
   json: string | null
+  /** The membership this event changes, if it is a join or a leave. */
+  change: { userId: number, roomId: number, joined: boolean } | null
 }
 
 export interface EphemeralEvent {
@@ -31,6 +32,8 @@ export interface FeedOptions {
   intervalMs: number
   /** How many recent events to keep in memory for polls to read. */
   window: number
+  /** How many bytes of event JSON the window may hold. */
+  windowBytes: number
   /** Whether anyone is waiting: an idle process looks less often. */
   hasWaiters: () => boolean
 }
@@ -39,29 +42,26 @@ const batchSize = 1000
 const idleIntervalMs = 1000
 const gapGiveUpMs = 10000
 const ephemeralMaxAgeMs = 10000
+const rangesPerQuery = 200
+/** Rough memory of one event beyond its JSON, for the byte cap. */
+const eventOverheadBytes = 120
 
-function toFeedEvent (row: EventRow): FeedEvent {
-  const id = Number(row.id)
-  const roomId = row.room_id === null ? null : Number(row.room_id)
-  const internal = isInternalType(row.type)
+export function toFeedEvent (row: EventRow): FeedEvent {
+  const stored = eventFromRow(row)
+  const json = storedEventJson(stored)
   return {
-    id,
-    roomId,
+    id: stored.id,
+    roomId: stored.roomId,
     userId: Number(row.user_id),
-    targetUserId: row.target_user_id === null ? null : Number(row.target_user_id),
-    type: row.type,
-    json: internal
-      ? null
-      : eventJson({
-        id,
-        type: row.type,
-        roomId,
-        user: userFromRow(row),
-        createdAt: Number(row.created_at),
-        payload: row.body === null ? null : JSON.parse(row.body) as Record<string, unknown>
-      })
+    targetUserId: stored.targetUserId ?? null,
+    type: stored.type,
+    public: json !== null,
+    json,
+    change: membershipChange(stored)
   }
 }
+
+const eventBytes = (e: FeedEvent): number => (e.json?.length ?? 0) + eventOverheadBytes
 
 /**
  * The one reader of the event stream in this process. It takes newly committed
@@ -72,6 +72,9 @@ function toFeedEvent (row: EventRow): FeedEvent {
  */
 export class EventFeed {
   private events: FeedEvent[] = []
+  /** Index in `events` of the first one still in the window (trimmed lazily, in chunks). */
+  private offset = 0
+  private bytes = 0
   private windowStart = 1
   private headId = 0
   private ephemeralHead = 0
@@ -122,7 +125,11 @@ export class EventFeed {
     if (this.running !== null) { this.again = true; return }
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
-    this.running = this.tick().finally(() => { this.running = null })
+    this.running = this.tick().finally(() => {
+      this.running = null
+      // A wake-up that came after the tick's last look must not wait for the timer.
+      if (this.again) this.wake()
+    })
   }
 
   /** Wakes the reader unless it looked very recently: a parked poll must not wait for an idle tick. */
@@ -147,31 +154,41 @@ export class EventFeed {
 
   /** The event with this id if the window still holds it. */
   get (id: number): FeedEvent | undefined {
-    return this.events[id - this.windowStart]
+    if (id < this.windowStart) return undefined
+    return this.events[this.offset + id - this.windowStart]
   }
 
+  /** Whether a tick is running (tests use it to see that a wake-up was not lost). */
+  get busy (): boolean { return this.running !== null }
+
   /**
-   * Events after `after` up to `upTo` that a user may see, from the database,
-   * for a client whose cursor is older than the window. At most `limit + 1`,
-   * so the caller can tell whether the limit cut the answer.
+   * Candidates for a user's poll after `after` up to `upTo`, from the database,
+   * for a client whose cursor is older than the window: read room by room along
+   * the user's membership spans through the (room_id, id) index, at most
+   * `limit + 1` per room, so a far-behind cursor never scans the whole table.
+   * The caller applies the visibility rule to what comes back.
    */
-  async readVisible (after: number, upTo: number, userId: number, rooms: ReadonlySet<number>, limit: number): Promise<FeedEvent[]> {
-    const roomIds = [...rooms]
-    const rows = await this.options.db.selectFrom('events as e')
-      .leftJoin('users as u', 'u.id', 'e.user_id')
-      .select(['e.id', 'e.room_id', 'e.user_id', 'e.target_user_id', 'e.type', 'e.body', 'e.created_at', 'u.username', 'u.display_name', 'u.is_bot'])
-      .where('e.id', '>', after)
-      .where('e.id', '<=', upTo)
-      .where('e.type', '<>', 'auth')
-      .where(eb => eb.or([
-        eb('e.target_user_id', '=', userId),
-        eb.and([eb('e.type', '=', 'member.left'), eb('e.user_id', '=', userId)]),
-        ...(roomIds.length > 0 ? [eb.and([eb('e.room_id', 'in', roomIds), eb('e.target_user_id', 'is', null)])] : [])
-      ]))
-      .orderBy('e.id')
-      .limit(limit + 1)
-      .execute() as EventRow[]
-    return rows.map(toFeedEvent)
+  async readMemberRanges (after: number, upTo: number, userId: number, spans: MembershipSpans, limit: number): Promise<FeedEvent[]> {
+    const ranges = spans.rangesWithin(after, upTo)
+    if (ranges.length === 0) return []
+    const n = sql.lit(limit + 1)
+    const out: EventRow[] = []
+    // SQLite allows 500 terms in one compound SELECT: a user in many rooms is read in chunks.
+    for (let c = 0; c < ranges.length; c += rangesPerQuery) {
+      const parts = ranges.slice(c, c + rangesPerQuery).map((r, i) => sql`SELECT * FROM (SELECT e.id, e.room_id, e.user_id, e.target_user_id, e.type, e.body, e.created_at, u.username, u.display_name, u.is_bot
+        FROM events e LEFT JOIN users u ON u.id = e.user_id
+        WHERE e.room_id = ${r.roomId} AND e.id > ${r.after} AND e.id <= ${r.upTo} AND (e.target_user_id IS NULL OR e.target_user_id = ${userId})
+        ORDER BY e.id LIMIT ${n}) ${sql.raw(`r${i}`)}`)
+      const { rows } = await sql<EventRow>`${sql.join(parts, sql` UNION ALL `)} ORDER BY id LIMIT ${n}`.execute(this.options.db)
+      out.push(...rows)
+    }
+    return out.sort((a, b) => Number(a.id) - Number(b.id)).slice(0, limit + 1).map(toFeedEvent)
+  }
+
+  /** The oldest event id still stored (the head + 1 when none is). */
+  async readOldestKept (): Promise<number> {
+    const row = await this.options.db.selectFrom('events').select(eb => eb.fn.min('id').as('min')).executeTakeFirst()
+    return row?.min === null || row?.min === undefined ? (await this.readCommittedHead()) + 1 : Number(row.min)
   }
 
   private schedule (ms: number): void {
@@ -205,7 +222,7 @@ export class EventFeed {
   private async readBatch (): Promise<boolean> {
     const rows = await this.options.db.selectFrom('events as e')
       .leftJoin('users as u', 'u.id', 'e.user_id')
-      .select(['e.id', 'e.room_id', 'e.user_id', 'e.target_user_id', 'e.type', 'e.body', 'e.created_at', 'u.username', 'u.display_name', 'u.is_bot'])
+      .select([...eventRowColumns])
       .where('e.id', '>', this.headId)
       .orderBy('e.id')
       .limit(batchSize)
@@ -226,6 +243,8 @@ export class EventFeed {
         this.options.log.error({ from: this.headId + 1, to: Number(rows[0]?.id) - 1 }, 'event ids missing from the events table; skipping them')
         this.headId = Number(rows[0]?.id) - 1
         this.events = []
+        this.offset = 0
+        this.bytes = 0
         this.windowStart = this.headId + 1
         this.gapSince = 0
         return true
@@ -238,18 +257,36 @@ export class EventFeed {
   }
 
   private append (batch: FeedEvent[]): void {
-    for (const e of batch) this.events.push(e)
-    this.headId += batch.length
-    // Trim in chunks so the window is not shifted on every batch.
-    const excess = this.events.length - this.options.window
-    if (excess > this.options.window / 4) {
-      this.events = this.events.slice(excess)
-      this.windowStart += excess
+    for (const e of batch) {
+      this.events.push(e)
+      this.bytes += eventBytes(e)
     }
+    this.headId += batch.length
+    this.trim()
     for (const listener of this.batchListeners) {
       try { listener(batch) } catch (err) { this.options.log.error({ err }, 'feed listener failed') }
     }
     for (const w of [...this.headWaiters]) if (this.headId >= w.id) w.resolve()
+  }
+
+  /**
+   * Keeps the window within its event count and its bytes (25,000 edits of
+   * 4,000 escaped characters would otherwise hold 600 MB). Polls behind the
+   * window read from the database. The array is compacted in chunks, not on
+   * every batch.
+   */
+  private trim (): void {
+    let count = this.events.length - this.offset
+    while (count > 0 && (count > this.options.window || this.bytes > this.options.windowBytes)) {
+      this.bytes -= eventBytes(this.events[this.offset] as FeedEvent)
+      this.offset++
+      this.windowStart++
+      count--
+    }
+    if (this.offset > Math.max(1024, this.options.window / 4)) {
+      this.events = this.events.slice(this.offset)
+      this.offset = 0
+    }
   }
 
   private async readEphemeral (): Promise<void> {
@@ -270,10 +307,11 @@ export class EventFeed {
         type: row.type,
         json: eventJson({
           id: null,
-          type: row.type,
+          type: 'typing',
           roomId: Number(row.room_id),
           user: { id: String(row.user_id), username: row.username, displayName: row.display_name },
-          createdAt: Number(row.created_at)
+          createdAt: Number(row.created_at),
+          payload: {}
         })
       }
       for (const listener of this.ephemeralListeners) {

@@ -1,7 +1,8 @@
 import type { Executor } from '../db/connect.js'
-import { eventJson, userFromRow } from '../events/event.js'
 import { attachmentsByMessage, type AttachmentJson } from '../attachments/repository.js'
 import type { Static } from 'typebox'
+import type { EventRow } from '../db/rows.js'
+import { eventFromRow, eventObject, eventRowColumns, storedEventJson, userFromRow } from '../events/event.js'
 import type { EventSchema } from '../http/schemas.js'
 
 /** A page of a room's history, in the shape the route's response schema documents. */
@@ -55,17 +56,10 @@ export async function eventsById (db: Executor, ids: number[]): Promise<Map<numb
   const out = new Map<number, string>()
   if (ids.length === 0) return out
   const rows = await db.selectFrom('events as e').leftJoin('users as u', 'u.id', 'e.user_id')
-    .select(['e.id', 'e.type', 'e.room_id', 'e.user_id', 'e.body', 'e.created_at', 'u.username', 'u.display_name', 'u.is_bot'])
-    .where('e.id', 'in', ids).execute()
+    .select([...eventRowColumns]).where('e.id', 'in', ids).execute() as EventRow[]
   for (const r of rows) {
-    out.set(Number(r.id), eventJson({
-      id: Number(r.id),
-      type: r.type,
-      roomId: r.room_id === null ? null : Number(r.room_id),
-      user: userFromRow(r),
-      createdAt: Number(r.created_at),
-      payload: r.body === null ? null : JSON.parse(r.body) as Record<string, unknown>
-    }))
+    const json = storedEventJson(eventFromRow(r))
+    if (json !== null) out.set(Number(r.id), json)
   }
   return out
 }
@@ -85,18 +79,19 @@ interface MessageRow {
 
 /** A stored message as a `message` event with its current text, as history and search show it. */
 export function messageEvent (r: MessageRow, attachments?: AttachmentJson[]): Static<typeof EventSchema> {
-  const event = {
-    id: String(r.id),
+  return eventObject({
+    id: Number(r.id),
     type: 'message',
-    roomId: String(r.room_id),
+    roomId: Number(r.room_id),
     user: userFromRow(r),
-    createdAt: new Date(Number(r.created_at)).toISOString(),
-    text: r.text,
-    clientId: r.client_id,
-    ...(attachments === undefined ? {} : { attachments }),
-    ...(r.edited_at === null ? {} : { editedAt: new Date(Number(r.edited_at)).toISOString() })
-  }
-  return event
+    createdAt: Number(r.created_at),
+    payload: {
+      text: r.text,
+      clientId: r.client_id,
+      ...(attachments === undefined ? {} : { attachments }),
+      ...(r.edited_at === null ? {} : { editedAt: new Date(Number(r.edited_at)).toISOString() })
+    }
+  }) as Static<typeof EventSchema>
 }
 
 const messageColumns = ['m.id', 'm.room_id', 'm.user_id', 'm.text', 'm.client_id', 'm.created_at', 'm.edited_at', 'u.username', 'u.display_name', 'u.is_bot'] as const

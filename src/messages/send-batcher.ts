@@ -1,8 +1,8 @@
 import type { EventLog } from '../events/event-log.js'
 import type { PublicUser } from '../events/event.js'
-import { storedEventJson } from '../rooms/service.js'
 import { linkToMessage, type AttachmentJson } from '../attachments/repository.js'
 import { isDuplicateKey } from '../db/errors.js'
+import { eventJson } from '../events/event.js'
 import { eventsById, findByClientIds, insertMessages } from './repository.js'
 
 export interface SendRequest {
@@ -83,7 +83,7 @@ export class SendBatcher {
         if (key !== null) known.set(key, event.id)
         if (p.attachments !== undefined) linked.push({ ids: p.attachments.ids, messageId: event.id })
         rows.push({ id: event.id, roomId: p.roomId, userId: Number(p.user.id), text: p.text, clientId: p.clientId, createdAt: event.createdAt })
-        outcomes.push({ id: event.id, json: storedEventJson(event) })
+        outcomes.push({ id: event.id, json: eventJson(event) })
       }
       await insertMessages(trx, rows)
       for (const l of linked) await linkToMessage(trx, l.ids, l.messageId)

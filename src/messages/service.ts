@@ -5,7 +5,7 @@ import { AppError } from '../http/errors.js'
 import type { AuthUser } from '../auth/service.js'
 import { publicUser } from '../auth/users.js'
 import type { RoomAccess } from '../rooms/access.js'
-import { storedEventJson } from '../rooms/service.js'
+import { eventJson } from '../events/event.js'
 import * as repo from './repository.js'
 import { markDeletedForMessage } from '../attachments/repository.js'
 import type { SendBatcher, SendResult } from './send-batcher.js'
@@ -62,7 +62,7 @@ export class MessageService {
       if (current === undefined || current.deleted) throw new AppError('not_found', 'No such message.')
       const event = pending.append({ type: 'message.edited', roomId: room.id, user: publicUser(user), payload: { messageId: String(messageId), text } })
       await repo.updateText(trx, messageId, text, event.createdAt)
-      return storedEventJson(event)
+      return eventJson(event)
     })
     return result
   }

@@ -4,9 +4,8 @@ import { EventLog } from '../events/event-log.js'
 import { EventFeed } from '../events/feed.js'
 import { AppError } from '../http/errors.js'
 import { PollEngine } from '../poll/engine.js'
-import { MembershipCache } from '../poll/membership-cache.js'
+import { loadMembershipSpans, MembershipCache } from '../poll/membership-cache.js'
 import { Presence } from '../poll/presence.js'
-import { roomIdsOf } from '../rooms/repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,7 +13,7 @@ declare module 'fastify' {
     eventLog: EventLog
     /** Reads committed events, from every node, in id order. */
     feed: EventFeed
-    /** Which rooms each recently active user is in, kept current by the feed. */
+    /** Each recently active user's memberships over the stream, kept current by the feed. */
     membership: MembershipCache
     /** Holds polls and answers them from the feed. */
     engine: PollEngine
@@ -22,6 +21,9 @@ declare module 'fastify' {
     presence: Presence
   }
 }
+
+/** About 1 MiB of events per poll answer, whatever `limit` says. */
+const maxAnswerBytes = 1000000
 
 /**
  * The event stream and what hangs on it: the feed, the membership it keeps
@@ -34,12 +36,12 @@ export default fp(async function eventStream (app, opts: { config: Config }) {
   for (const name of ['eventLog', 'feed', 'membership', 'engine', 'presence'] as const) app.decorate(name, null, [])
   const { db } = app.database
   // The feed reads often only while polls are held; it starts after the engine exists.
-  const feed: EventFeed = new EventFeed({ db, log: app.log, intervalMs: config.feedIntervalMs, window: config.feedWindow, hasWaiters: () => engine.held > 0 })
-  const membership = new MembershipCache(feed, async userId => await roomIdsOf(db, userId))
+  const feed: EventFeed = new EventFeed({ db, log: app.log, intervalMs: config.feedIntervalMs, window: config.feedWindow, windowBytes: config.feedWindowBytes, hasWaiters: () => engine.held > 0 })
+  const membership = new MembershipCache(feed, async userId => await loadMembershipSpans(db, userId))
   const engine: PollEngine = new PollEngine(feed, membership, {
     maxHeldPolls: config.maxHeldPolls,
     maxPollsPerUser: config.maxPollsPerUser,
-    readVisible: async (after, upTo, userId, rooms, limit) => await feed.readVisible(after, upTo, userId, rooms, limit)
+    maxAnswerBytes
   })
   const presence = new Presence(db, app.log, userId => engine.registry.hasUser(userId))
   app.eventLog = new EventLog(app.database, () => feed.wake())

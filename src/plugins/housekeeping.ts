@@ -1,8 +1,14 @@
 import fp from 'fastify-plugin'
 import { pruneRevokedSessions } from '../auth/users.js'
+import type { Config } from '../config.js'
+import { EventRetention } from '../events/retention.js'
 
-/** Once a minute: forget idle users' memberships and credentials, prune old typing notices and revoked sessions, record token use. */
-export default fp(async function housekeeping (app) {
+/**
+ * Once a minute: forget idle users' memberships and credentials, prune old
+ * typing notices and revoked sessions, record token use. Every 10 minutes, one
+ * node at a time deletes events older than EVENT_RETENTION_DAYS.
+ */
+export default fp(async function housekeeping (app, opts: { config: Config }) {
   const { database, membership, engine, messages, auth, attachments } = app
   const timer = setInterval(() => {
     membership.evictIdle(userId => engine.registry.hasUser(userId))
@@ -12,5 +18,10 @@ export default fp(async function housekeeping (app) {
     attachments.housekeeping().catch(err => { app.log.warn({ err }, 'attachment housekeeping failed') })
   }, 60000)
   timer.unref()
-  app.addHook('onClose', async () => { clearInterval(timer) })
+  const retention = new EventRetention({ db: database.db, log: app.log, days: opts.config.eventRetentionDays })
+  retention.start()
+  app.addHook('onClose', async () => {
+    clearInterval(timer)
+    await retention.stop()
+  })
 }, { name: 'housekeeping', dependencies: ['database', 'event-stream', 'services'] })

@@ -1,47 +1,17 @@
 import type { EphemeralEvent, EventFeed, FeedEvent } from '../events/feed.js'
+import type { MembershipSpans } from '../events/visibility.js'
 import { AppError } from '../http/errors.js'
 import type { MembershipCache } from './membership-cache.js'
-import { WaiterRegistry, type PollAnswer, type Waiter } from './waiters.js'
+import { collectVisible } from './answers.js'
+import { WaiterRegistry, type PollAnswer, type PollRequest, type Waiter } from './waiters.js'
+
+export { ClientDeparture } from './waiters.js'
 
 export interface PollEngineOptions {
   maxHeldPolls: number
   maxPollsPerUser: number
-  /** Reads visible events after `after` up to `upTo` from the database, for a client behind the window. */
-  readVisible: (after: number, upTo: number, userId: number, rooms: ReadonlySet<number>, limit: number) => Promise<FeedEvent[]>
-}
-
-/** Tells a held poll that its client went away; the poll then leaves the registry at once. */
-export class ClientDeparture {
-  left = false
-  private listener: (() => void) | null = null
-
-  leave (): void {
-    if (this.left) return
-    this.left = true
-    const listener = this.listener
-    this.listener = null
-    listener?.()
-  }
-
-  /** One listener at a time; null removes it. */
-  onLeave (listener: (() => void) | null): void { this.listener = listener }
-}
-
-export interface PollRequest {
-  userId: number
-  cursor: number | null
-  limit: number
-  timeoutMs: number
-  departure: ClientDeparture
-}
-
-/** Whether a user may see an event, judged by the user's current rooms. */
-export function isVisible (e: FeedEvent, userId: number, rooms: ReadonlySet<number>): boolean {
-  if (e.json === null) return false
-  if (e.targetUserId !== null) return e.targetUserId === userId
-  if (e.roomId !== null && rooms.has(e.roomId)) return true
-  // Whoever leaves still hears that they left (their other tabs update).
-  return e.type === 'member.left' && e.userId === userId
+  /** About how many bytes of event JSON one answer may hold (at least one event always goes). */
+  maxAnswerBytes: number
 }
 
 /**
@@ -74,10 +44,8 @@ export class PollEngine {
     const cursor = req.cursor
     if (cursor > this.feed.head) await this.catchUpTo(cursor)
 
-    const rooms = await this.membership.roomsOf(req.userId)
-    const early = await this.collectBehindWindow(req.userId, rooms, cursor, req.limit)
-    if (early !== null) return early
-    const answer = this.scan(req.userId, rooms, cursor, req.limit)
+    const spans = await this.membership.spansOf(req.userId)
+    const answer = await this.answer(req.userId, spans, cursor, req.limit)
     if (answer.events.length > 0 || req.timeoutMs === 0 || req.departure.left) return answer
 
     if (this.registry.size >= this.options.maxHeldPolls) {
@@ -86,7 +54,7 @@ export class PollEngine {
     if (this.registry.countFor(req.userId) >= this.options.maxPollsPerUser) {
       throw new AppError('rate_limited', 'Too many polls are held for this account at once.', { retryAfter: 5 })
     }
-    return await this.park(req, rooms)
+    return await this.park(req, spans)
   }
 
   /** Answers every held poll now (with what it has), so clients re-poll elsewhere during a shutdown. */
@@ -118,21 +86,43 @@ export class PollEngine {
     }
   }
 
-  /** For a cursor older than the window: read from the database until the window takes over. */
-  private async collectBehindWindow (userId: number, rooms: ReadonlySet<number>, cursor: number, limit: number): Promise<PollAnswer | null> {
+  /**
+   * What a user may see after `cursor`: from the window when it still holds
+   * everything after the cursor, else from the database. The window may move
+   * on while the database answers; then it is simply asked again.
+   */
+  private async answer (userId: number, spans: MembershipSpans, cursor: number, limit: number): Promise<PollAnswer> {
     for (;;) {
-      const from = this.scanStart(userId, cursor)
-      if (from + 1 >= this.feed.oldestInWindow) return null
-      const upTo = this.feed.head
-      const found = await this.options.readVisible(from, upTo, userId, rooms, limit)
-      if (found.length > 0) {
-        const hasMore = found.length > limit
-        const events = found.slice(0, limit)
-        const last = events[events.length - 1] as FeedEvent
-        return { events: events.map(e => e.json as string), cursor: hasMore ? last.id : upTo, hasMore }
-      }
-      this.membership.setQuiet(userId, cursor, upTo)
+      const fromWindow = this.scan(userId, spans, cursor, limit)
+      if (fromWindow !== null) return fromWindow
+      const fromDatabase = await this.readBehindWindow(userId, spans, cursor, limit)
+      if (fromDatabase !== null) return fromDatabase
     }
+  }
+
+  /**
+   * For a cursor older than the window: one indexed read along the user's
+   * membership spans. Null when nothing was visible (remembered as quiet, so
+   * the next look starts where this one ended).
+   */
+  private async readBehindWindow (userId: number, spans: MembershipSpans, cursor: number, limit: number): Promise<PollAnswer | null> {
+    const from = this.scanStart(userId, cursor)
+    const upTo = this.feed.head
+    const candidates = await this.feed.readMemberRanges(from, upTo, userId, spans, limit)
+    // Read after the events: whatever retention deleted by then is below this.
+    const oldest = await this.feed.readOldestKept()
+    if (cursor + 1 < oldest) {
+      throw new AppError('cursor_reset', 'Events after that cursor are no longer kept; reload and continue from the cursor given.', { cursor: String(await this.startingCursor()) })
+    }
+    const cut = candidates.length > limit
+    const answer = collectVisible(userId, spans, cursor, limit, this.options.maxAnswerBytes, candidates.slice(0, limit))
+    if (answer.hasMore) return answer
+    const lookedTo = cut ? (candidates[limit - 1] as FeedEvent).id : upTo
+    if (answer.events.length === 0) {
+      this.membership.setQuiet(userId, cursor, lookedTo)
+      return null
+    }
+    return { events: answer.events, cursor: lookedTo, hasMore: cut }
   }
 
   private scanStart (userId: number, cursor: number): number {
@@ -140,30 +130,32 @@ export class PollEngine {
     return quiet !== null && cursor >= quiet.after && cursor <= quiet.to ? quiet.to : cursor
   }
 
-  /** What a user may see after `cursor`, from the window. Synchronous, so nothing can slip past a parking poll. */
-  private scan (userId: number, rooms: ReadonlySet<number>, cursor: number, limit: number): PollAnswer {
+  /**
+   * What a user may see after `cursor`, from the window; null when the window
+   * no longer holds all of it. Synchronous, so nothing can slip past a parking poll.
+   */
+  private scan (userId: number, spans: MembershipSpans, cursor: number, limit: number): PollAnswer | null {
     const head = this.feed.head
-    const from = Math.max(this.scanStart(userId, cursor), this.feed.oldestInWindow - 1)
-    const events: string[] = []
-    let lastId = cursor
-    for (let id = from + 1; id <= head; id++) {
-      const e = this.feed.get(id)
-      if (e === undefined || !isVisible(e, userId, rooms)) continue
-      if (events.length === limit) return { events, cursor: lastId, hasMore: true }
-      events.push(e.json as string)
-      lastId = id
-    }
-    if (events.length === 0) {
+    const from = this.scanStart(userId, cursor)
+    if (from < head && from + 1 < this.feed.oldestInWindow) return null
+    const events: FeedEvent[] = []
+    for (let id = from + 1; id <= head; id++) events.push(this.feed.get(id) as FeedEvent)
+    const answer = collectVisible(userId, spans, cursor, limit, this.options.maxAnswerBytes, events)
+    if (answer.hasMore) return answer
+    if (answer.events.length === 0) {
       this.membership.setQuiet(userId, cursor, head)
-      return { events, cursor, hasMore: false }
+      return answer
     }
-    return { events, cursor: head, hasMore: false }
+    return { events: answer.events, cursor: head, hasMore: false }
   }
 
-  private park (req: PollRequest, rooms: ReadonlySet<number>): Promise<PollAnswer> {
+  private park (req: PollRequest, spans: MembershipSpans): Promise<PollAnswer> {
+    const cursor = req.cursor as number
+    // The poll may have waited on the database while the shutdown released
+    // every held poll: parking now would hold it until the connections are cut.
+    if (this.closing) return Promise.resolve({ events: [], cursor, hasMore: false })
     return new Promise<PollAnswer>(resolve => {
       let settled = false
-      const cursor = req.cursor as number
       const onAbort = (): void => { waiter.settle({ events: [], cursor, hasMore: false }) }
       const timer = setTimeout(onAbort, req.timeoutMs)
       const waiter: Waiter = {
@@ -182,11 +174,25 @@ export class PollEngine {
       }
       req.departure.onLeave(onAbort)
       this.registry.add(waiter)
-      // The feed may have moved between the first scan and now.
-      const again = this.scan(req.userId, rooms, cursor, req.limit)
-      if (again.events.length > 0) waiter.settle(again)
-      else this.feed.nudge()
+      // The feed may have moved between the first look and now.
+      this.recheck(waiter, spans)
+      if (!settled) this.feed.nudge()
     })
+  }
+
+  /** Answers a held poll if something visible follows its cursor (from the database if the window moved past it). */
+  private recheck (w: Waiter, spans: MembershipSpans): void {
+    const answer = this.scan(w.userId, spans, w.cursor, w.limit)
+    if (answer === null) {
+      // Out of the registry while the database answers, so no batch answers it twice.
+      this.registry.remove(w)
+      this.answer(w.userId, spans, w.cursor, w.limit).then(
+        a => w.settle(a),
+        () => w.settle({ events: [], cursor: w.cursor, hasMore: false })
+      )
+    } else if (answer.events.length > 0) {
+      w.settle(answer)
+    }
   }
 
   private dispatch (batch: FeedEvent[]): void {
@@ -201,7 +207,8 @@ export class PollEngine {
       }
       if (e.targetUserId !== null) users.add(e.targetUserId)
       else if (e.roomId !== null) rooms.add(e.roomId)
-      if (e.type === 'member.left') users.add(e.userId)
+      // A leaver is no longer indexed under the room, yet sees their leave.
+      if (e.change !== null) users.add(e.change.userId)
     }
     for (const roomId of rooms) {
       const members = this.membership.membersOf(roomId)
@@ -211,12 +218,9 @@ export class PollEngine {
     for (const userId of users) {
       const waiters = this.registry.of(userId)
       if (waiters === undefined) continue
-      const userRooms = this.membership.cachedRooms(userId)
-      if (userRooms === undefined) continue
-      for (const w of [...waiters]) {
-        const answer = this.scan(userId, userRooms, w.cursor, w.limit)
-        if (answer.events.length > 0) w.settle(answer)
-      }
+      const spans = this.membership.cachedSpans(userId)
+      if (spans === undefined) continue
+      for (const w of [...waiters]) this.recheck(w, spans)
     }
   }
 

@@ -1,12 +1,25 @@
+import type { Executor } from '../db/connect.js'
 import type { EventFeed, FeedEvent } from '../events/feed.js'
+import { MembershipSpans } from '../events/visibility.js'
 
-/** Loads the ids of the rooms a user belongs to, from the database. */
-export type MembershipLoader = (userId: number) => Promise<number[]>
+/** Loads a user's membership spans from the database. */
+export type MembershipLoader = (userId: number) => Promise<MembershipSpans>
+
+export async function loadMembershipSpans (db: Executor, userId: number): Promise<MembershipSpans> {
+  const rows = await db.selectFrom('membership_spans').select(['room_id', 'joined_event_id', 'left_event_id'])
+    .where('user_id', '=', userId).orderBy('joined_event_id').execute()
+  const spans = new MembershipSpans()
+  for (const r of rows) {
+    spans.join(Number(r.room_id), Number(r.joined_event_id))
+    if (r.left_event_id !== null) spans.leave(Number(r.room_id), Number(r.left_event_id))
+  }
+  return spans
+}
 
 interface Entry {
-  rooms: Set<number>
+  spans: MembershipSpans
   touchedAt: number
-  /** Nothing visible to this user in (quietAfter, quietTo]: lets a repeated poll skip what it scanned. */
+  /** Nothing visible to this user in (quietAfter, quietTo]: lets a repeated poll skip what it looked at. */
   quietAfter: number
   quietTo: number
 }
@@ -14,38 +27,40 @@ interface Entry {
 const idleEvictMs = 10 * 60 * 1000
 
 /**
- * Which rooms each recently active user is in, kept current by the event stream
- * itself: member.joined and member.left are applied in id order as the feed
- * reads them, so a membership change takes effect for polls exactly at its
- * place in the stream, on every node.
+ * The membership spans of each recently active user, kept current by the event
+ * stream itself: joins and leaves are applied as the feed reads them, on every
+ * node. Spans say who was a member at each event, so what a user may see never
+ * depends on when the poll is answered.
  */
 export class MembershipCache {
   private readonly users = new Map<number, Entry>()
+  /** The cached users with an open span in each room: only they can be woken by its events. */
   private readonly roomMembers = new Map<number, Set<number>>()
   private readonly loading = new Map<number, Promise<Entry>>()
 
   constructor (private readonly feed: EventFeed, private readonly load: MembershipLoader) {}
 
-  async roomsOf (userId: number): Promise<Set<number>> {
-    return (await this.entry(userId)).rooms
+  async spansOf (userId: number): Promise<MembershipSpans> {
+    return (await this.entry(userId)).spans
   }
 
-  /** The cached users in a room: only they can have polls waiting. */
+  /** The cached users in a room now. */
   membersOf (roomId: number): ReadonlySet<number> | undefined {
     return this.roomMembers.get(roomId)
   }
 
-  /** The rooms of a user already in the cache, without loading. */
-  cachedRooms (userId: number): ReadonlySet<number> | undefined { return this.users.get(userId)?.rooms }
+  /** The spans of a user already in the cache, without loading. */
+  cachedSpans (userId: number): MembershipSpans | undefined { return this.users.get(userId)?.spans }
 
   quiet (userId: number): { after: number, to: number } | null {
     const e = this.users.get(userId)
     return e === undefined ? null : { after: e.quietAfter, to: e.quietTo }
   }
 
+  /** Remembers that nothing in (after, to] is visible to the user: visibility is fixed per event, so this stays true. */
   setQuiet (userId: number, after: number, to: number): void {
     const e = this.users.get(userId)
-    if (e === undefined) return
+    if (e === undefined || to <= after) return
     if (after >= e.quietAfter && after <= e.quietTo) e.quietTo = Math.max(e.quietTo, to)
     else { e.quietAfter = after; e.quietTo = to }
   }
@@ -59,7 +74,7 @@ export class MembershipCache {
   evictIdle (keep: (userId: number) => boolean, now = Date.now()): void {
     for (const [userId, entry] of this.users) {
       if (now - entry.touchedAt > idleEvictMs && !keep(userId)) {
-        for (const roomId of entry.rooms) this.unindex(roomId, userId)
+        for (const roomId of entry.spans.rooms()) this.unindex(roomId, userId)
         this.users.delete(userId)
       }
     }
@@ -68,19 +83,16 @@ export class MembershipCache {
   get size (): number { return this.users.size }
 
   private applyOne (e: FeedEvent): void {
-    if (e.roomId === null || (e.type !== 'member.joined' && e.type !== 'member.left')) return
-    const entry = this.users.get(e.userId)
+    if (e.change === null) return
+    const entry = this.users.get(e.change.userId)
     if (entry === undefined) return
-    if (e.type === 'member.joined') {
-      entry.rooms.add(e.roomId)
-      this.index(e.roomId, e.userId)
-    } else {
-      entry.rooms.delete(e.roomId)
-      this.unindex(e.roomId, e.userId)
-    }
-    // What was invisible before may be visible now.
-    entry.quietAfter = 0
-    entry.quietTo = -1
+    const { roomId, joined } = e.change
+    if (joined) entry.spans.join(roomId, e.id)
+    else entry.spans.leave(roomId, e.id)
+    // Indexed while the membership reaches past this event (a leave the
+    // database told of early keeps the user woken until the feed passes it).
+    if (entry.spans.isOpenAfter(roomId, e.id)) this.index(roomId, e.change.userId)
+    else this.unindex(roomId, e.change.userId)
   }
 
   private async entry (userId: number): Promise<Entry> {
@@ -100,16 +112,17 @@ export class MembershipCache {
   private async fetch (userId: number): Promise<Entry> {
     for (;;) {
       // The rows read reflect at least everything up to `before`; the feed may
-      // pass later membership events while the query runs, so replay those.
+      // pass later membership events while the query runs, so replay those
+      // (spans ignore what they already hold).
       const before = this.feed.head
-      const rooms = new Set(await this.load(userId))
+      const spans = await this.load(userId)
       if (before + 1 < this.feed.oldestInWindow) continue
-      const entry: Entry = { rooms, touchedAt: Date.now(), quietAfter: 0, quietTo: -1 }
+      const entry: Entry = { spans, touchedAt: Date.now(), quietAfter: 0, quietTo: -1 }
       this.users.set(userId, entry)
-      for (const roomId of rooms) this.index(roomId, userId)
+      for (const roomId of spans.roomsOpenAfter(before)) this.index(roomId, userId)
       for (let id = before + 1; id <= this.feed.head; id++) {
         const e = this.feed.get(id)
-        if (e !== undefined && e.userId === userId) this.applyOne(e)
+        if (e?.change?.userId === userId) this.applyOne(e)
       }
       return entry
     }

@@ -50,3 +50,28 @@ export class WaiterRegistry {
     return out
   }
 }
+
+/** Tells a held poll that its client went away; the poll then leaves the registry at once. */
+export class ClientDeparture {
+  left = false
+  private listener: (() => void) | null = null
+
+  leave (): void {
+    if (this.left) return
+    this.left = true
+    const listener = this.listener
+    this.listener = null
+    listener?.()
+  }
+
+  /** One listener at a time; null removes it. */
+  onLeave (listener: (() => void) | null): void { this.listener = listener }
+}
+
+export interface PollRequest {
+  userId: number
+  cursor: number | null
+  limit: number
+  timeoutMs: number
+  departure: ClientDeparture
+}

@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect.js'
 import { isDuplicateKey } from '../db/errors.js'
 import type { EventLog } from '../events/event-log.js'
-import { eventJson, type PublicUser, type StoredEvent } from '../events/event.js'
+import type { PublicUser } from '../events/event.js'
 import { AppError } from '../http/errors.js'
 import { findUserByUsername, publicUser } from '../auth/users.js'
 import type { AuthUser } from '../auth/service.js'
@@ -15,9 +15,6 @@ export interface RoomServiceDeps {
   maxRoomsPerUser: number
   isOnline: (userId: number, lastSeenAt: number | null) => boolean
 }
-
-export const storedEventJson = (e: StoredEvent): string =>
-  eventJson({ id: e.id, type: e.type, roomId: e.roomId, user: e.user, createdAt: e.createdAt, payload: e.payload ?? null })
 
 /** Channels, direct rooms and membership. Every change is written with its event, in one transaction. */
 export class RoomService {
@@ -46,8 +43,9 @@ export class RoomService {
         if (await repo.findRoomByName(trx, name) !== undefined) throw new AppError('room_exists', 'A room with that name exists.')
         const room = await repo.insertRoom(trx, { name, kind: 'channel', visibility, directKey: null, createdBy: user.id })
         await repo.addMembership(trx, room.id, user.id, 'owner')
-        pending.append({ type: 'room.created', roomId: room.id, user: actor, payload: { room: repo.roomJson(room) } })
+        // The join first: members see a room's events from their join on.
         pending.append({ type: 'member.joined', roomId: room.id, user: actor })
+        pending.append({ type: 'room.created', roomId: room.id, user: actor, payload: { room: repo.roomJson(room) } })
         return room
       })
       return result
@@ -75,7 +73,7 @@ export class RoomService {
     const { result } = await this.deps.eventLog.write(async (trx, pending) => {
       if (await repo.isMember(trx, room.id, userId)) return false
       await repo.addMembership(trx, room.id, userId, 'member')
-      pending.append({ type: 'member.joined', roomId: room.id, user: member, payload: by === null ? undefined : { addedBy: by } })
+      pending.append({ type: 'member.joined', roomId: room.id, user: member, payload: by === null ? {} : { addedBy: by } })
       return true
     })
     return result
@@ -129,9 +127,9 @@ export class RoomService {
       const room = await repo.insertRoom(trx, { name: null, kind: 'direct', visibility: 'private', directKey: key, createdBy: user.id })
       await repo.addMembership(trx, room.id, user.id, 'member')
       await repo.addMembership(trx, room.id, other.id, 'member')
-      pending.append({ type: 'room.created', roomId: room.id, user: me, payload: { room: repo.roomJson(room) } })
       pending.append({ type: 'member.joined', roomId: room.id, user: me })
       pending.append({ type: 'member.joined', roomId: room.id, user: them })
+      pending.append({ type: 'room.created', roomId: room.id, user: me, payload: { room: repo.roomJson(room) } })
       return { room, created: true }
     })
     return result

@@ -1,5 +1,6 @@
 import type { Executor } from '../db/connect.js'
-import { eventJson, userFromRow } from '../events/event.js'
+import type { EventRow } from '../db/rows.js'
+import { eventFromRow, eventRowColumns, storedEventJson } from '../events/event.js'
 
 /** Event types an outgoing webhook may subscribe to (ephemeral `typing` and private `read` are not offered). */
 export const subscribableTypes = [
@@ -20,26 +21,25 @@ export interface RoomEvent {
 /** The room's next events after `after`, in stream order, as JSON built by the stream's own builder. */
 export async function roomEventsAfter (db: Executor, roomId: number, after: number, limit: number): Promise<RoomEvent[]> {
   const rows = await db.selectFrom('events as e').leftJoin('users as u', 'u.id', 'e.user_id')
-    .select(['e.id', 'e.type', 'e.room_id', 'e.user_id', 'e.target_user_id', 'e.body', 'e.created_at', 'u.username', 'u.display_name', 'u.is_bot'])
+    .select([...eventRowColumns])
     .where('e.room_id', '=', roomId)
     .where('e.id', '>', after)
     .orderBy('e.id')
     .limit(limit)
-    .execute()
-  return rows.map(r => ({
-    id: Number(r.id),
-    type: r.type,
-    userId: Number(r.user_id),
-    targeted: r.target_user_id !== null,
-    json: eventJson({
-      id: Number(r.id),
-      type: r.type,
-      roomId,
-      user: userFromRow(r),
-      createdAt: Number(r.created_at),
-      payload: r.body === null ? null : JSON.parse(r.body) as Record<string, unknown>
-    })
-  }))
+    .execute() as EventRow[]
+  // Internal events (no public JSON) are passed over like unsubscribed ones.
+  return rows.flatMap(r => {
+    const json = storedEventJson(eventFromRow(r))
+    return json === null
+      ? []
+      : [{
+          id: Number(r.id),
+          type: r.type,
+          userId: Number(r.user_id),
+          targeted: r.target_user_id !== null,
+          json
+        }]
+  })
 }
 
 export async function roomName (db: Executor, roomId: number): Promise<string | null> {
