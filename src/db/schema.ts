@@ -19,6 +19,7 @@ export interface UsersTable {
   session_version: ColumnType<number, number | undefined, number>
   created_at: Millis
   last_seen_at: NullableMillis
+  disabled_at: NullableMillis
 }
 
 export interface RevokedSessionsTable {
@@ -44,12 +45,14 @@ export interface RoomsTable {
   direct_key: string | null
   created_by: Id
   created_at: Millis
+  topic: ColumnType<string | null, string | null | undefined, string | null>
+  archived_at: NullableMillis
 }
 
 export interface MembershipsTable {
   room_id: Id
   user_id: Id
-  role: 'owner' | 'member'
+  role: 'owner' | 'moderator' | 'member'
   joined_at: Millis
   last_read_event_id: ColumnType<string | number, number | undefined, number>
 }
@@ -94,6 +97,33 @@ export interface RateLimitsTable {
   reset_at: Millis
 }
 
+export interface RoomBansTable {
+  room_id: Id
+  user_id: Id
+  by_user_id: Id
+  created_at: Millis
+}
+
+export interface BlocksTable {
+  user_id: Id
+  blocked_user_id: Id
+  created_at: Millis
+}
+
+export interface MentionsTable {
+  message_id: Id
+  room_id: Id
+  user_id: Id
+}
+
+export interface InvitesTable {
+  code: string
+  created_by: Id
+  uses_left: ColumnType<number | string, number, number>
+  expires_at: Millis
+  created_at: Millis
+}
+
 export interface SchemaMigrationsTable {
   name: string
   applied_at: Millis
@@ -110,5 +140,9 @@ export interface Database {
   messages: MessagesTable
   ephemeral_events: EphemeralEventsTable
   rate_limits: RateLimitsTable
+  room_bans: RoomBansTable
+  blocks: BlocksTable
+  mentions: MentionsTable
+  invites: InvitesTable
   schema_migrations: SchemaMigrationsTable
 }

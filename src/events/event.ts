@@ -8,7 +8,8 @@ export interface PublicUser {
 /** Event types a poll can return. `typing` is ephemeral; the rest are durable. */
 export type PublicEventType =
   | 'message' | 'message.edited' | 'message.deleted'
-  | 'member.joined' | 'member.left' | 'room.created' | 'read' | 'typing'
+  | 'member.joined' | 'member.left' | 'member.role' | 'member.banned' | 'member.unbanned'
+  | 'room.created' | 'room.updated' | 'room.archived' | 'read' | 'typing'
 
 /**
  * Durable events that only the server reads: `auth` tells every node that a

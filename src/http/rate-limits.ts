@@ -14,6 +14,8 @@ export interface RateLimits {
   loginByUser: Hook
   tokens: Hook
   send: Hook
+  /** Routes that tell whether a user or room exists (direct rooms, member lists, room creation): limited per account. */
+  lookup: Hook
 }
 
 const noLimit: Hook = async () => {}
@@ -25,7 +27,7 @@ function builder (_request: FastifyRequest, context: { ttl: number }): AppError 
 const userKey = (request: FastifyRequest): string => `u${request.user?.id ?? request.ip}`
 
 export function createRateLimits (app: FastifyInstance, config: RateLimitConfig, db: Db, dialect: Dialect): RateLimits {
-  if (config.disabled) return { register: noLimit, loginByAddress: noLimit, loginByUsername: noLimit, loginByUser: noLimit, tokens: noLimit, send: noLimit }
+  if (config.disabled) return { register: noLimit, loginByAddress: noLimit, loginByUsername: noLimit, loginByUser: noLimit, tokens: noLimit, send: noLimit, lookup: noLimit }
   // Per-process limits, in @fastify/rate-limit's memory store.
   const local = (max: number, seconds: number, keyGenerator: (r: FastifyRequest) => string): Hook =>
     app.rateLimit({ max, timeWindow: seconds * 1000, keyGenerator, errorResponseBuilder: builder }) as unknown as Hook
@@ -50,6 +52,7 @@ export function createRateLimits (app: FastifyInstance, config: RateLimitConfig,
     }),
     loginByUser: shared(config.loginMax, config.loginWindowSeconds, r => `password:${userKey(r)}`),
     tokens: local(config.tokenMax, config.tokenWindowSeconds, r => `tokens:${userKey(r)}`),
-    send: local(config.sendMax, config.sendWindowSeconds, r => `send:${userKey(r)}`)
+    send: local(config.sendMax, config.sendWindowSeconds, r => `send:${userKey(r)}`),
+    lookup: local(config.lookupMax, config.lookupWindowSeconds, r => `lookup:${userKey(r)}`)
   }
 }

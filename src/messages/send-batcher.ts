@@ -1,13 +1,15 @@
 import type { EventLog } from '../events/event-log.js'
 import type { PublicUser } from '../events/event.js'
 import { storedEventJson } from '../rooms/service.js'
-import { eventsById, findByClientIds, insertMessages } from './repository.js'
+import { eventsById, findByClientIds, insertMentions, insertMessages } from './repository.js'
 
 export interface SendRequest {
   roomId: number
   user: PublicUser
   text: string
   clientId: string | null
+  /** Ids of the room's members the text mentions. */
+  mentions?: number[]
 }
 
 /** The message event's JSON, and whether this call stored it (false: a repeated clientId). */
@@ -63,16 +65,25 @@ export class SendBatcher {
       const known = await findByClientIds(trx, keyed)
       const outcomes: Array<{ id: number, json: string | null }> = []
       const rows: Parameters<typeof insertMessages>[1] = []
+      const mentionRows: Parameters<typeof insertMentions>[1] = []
       for (const p of batch) {
         const key = p.clientId === null ? null : `${p.user.id}\n${p.clientId}`
         const earlier = key === null ? undefined : known.get(key)
         if (earlier !== undefined) { outcomes.push({ id: earlier, json: null }); continue }
-        const event = pending.append({ type: 'message', roomId: p.roomId, user: p.user, payload: { text: p.text, clientId: p.clientId } })
+        const mentions = p.mentions ?? []
+        const event = pending.append({
+          type: 'message',
+          roomId: p.roomId,
+          user: p.user,
+          payload: { text: p.text, clientId: p.clientId, ...(mentions.length > 0 ? { mentions: mentions.map(String) } : {}) }
+        })
+        for (const userId of mentions) mentionRows.push({ messageId: event.id, roomId: p.roomId, userId })
         if (key !== null) known.set(key, event.id)
         rows.push({ id: event.id, roomId: p.roomId, userId: Number(p.user.id), text: p.text, clientId: p.clientId, createdAt: event.createdAt })
         outcomes.push({ id: event.id, json: storedEventJson(event) })
       }
       await insertMessages(trx, rows)
+      await insertMentions(trx, mentionRows)
       // Read the first events of repeated sends inside the transaction: a
       // failure here must undo the batch, not report stored messages as lost.
       const fresh = new Map(outcomes.filter(o => o.json !== null).map(o => [o.id, o.json as string]))

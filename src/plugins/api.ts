@@ -7,6 +7,7 @@ import { createRateLimits } from '../http/rate-limits.js'
 import messageRoutes from '../messages/routes.js'
 import pollRoutes from '../poll/routes.js'
 import roomRoutes from '../rooms/routes.js'
+import adminRoutes from '../admin/routes.js'
 import operationsRoutes from './operations.js'
 
 /**
@@ -15,7 +16,7 @@ import operationsRoutes from './operations.js'
  */
 export default fp(async function api (app, opts: { config: Config }) {
   const { config } = opts
-  const { auth, rooms, messages, engine, presence } = app
+  const { auth, rooms, messages, admin, engine, presence } = app
   const cookies: AuthPluginOptions = {
     auth,
     apiPrefix: `${config.basePath}/api`,
@@ -33,8 +34,9 @@ export default fp(async function api (app, opts: { config: Config }) {
     })
     await api.register(operationsRoutes, { exposeStats: config.exposeStats })
     await api.register(authRoutes, { auth, cookies, limits })
-    await api.register(roomRoutes, { rooms })
+    await api.register(roomRoutes, { rooms, limits })
     await api.register(messageRoutes, { messages, limits })
+    await api.register(adminRoutes, { admin, basePath: config.basePath })
     await api.register(pollRoutes, { engine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn' })
   }, { prefix: cookies.apiPrefix })
 }, { name: 'api', dependencies: ['http', 'openapi', 'database', 'event-stream', 'services'] })
