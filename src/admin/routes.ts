@@ -25,16 +25,18 @@ export default async function adminRoutes (root: FastifyInstance, opts: { admin:
   app.addHook('preValidation', async (request) => { requireAdmin(request) })
 
   app.post('/admin/invites', {
+    // Both fields have defaults, so a bare POST (curl with no body) makes an invitation too.
+    preValidation: async (request) => { request.body ??= {} },
     schema: {
       tags: ['administration'],
-      body: Type.Optional(Type.Object({
+      body: Type.Object({
         uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 1 })),
         expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, default: 7 }))
-      })),
+      }),
       response: { 201: Type.Object({ code: Type.String(), url: Type.String(), uses: Type.Integer(), expiresAt: Type.String() }), ...errors }
     }
   }, async (request, reply) => {
-    const invite = await admin.createInvite(requireAdmin(request), request.body?.uses ?? 1, request.body?.expiresInDays ?? 7)
+    const invite = await admin.createInvite(requireAdmin(request), request.body.uses ?? 1, request.body.expiresInDays ?? 7)
     // request.host and protocol follow X-Forwarded-* only from a trusted proxy (TRUST_PROXY).
     const url = `${request.protocol}://${request.host}${basePath}/?invite=${invite.code}`
     return await reply.code(201).send({ ...invite, url })

@@ -68,8 +68,17 @@ async function castOf (app: FastifyInstance): Promise<Cast> {
   return { users: { admin, owner: owner!, moderator: moderator!, member: member!, outsider: outsider!, victim: victim!, newcomer: newcomer! } }
 }
 
-const pollAll = async (app: FastifyInstance, s: Session): Promise<Array<Record<string, any>>> =>
-  (await as(app, s, 'GET', '/api/poll?cursor=0&timeout=0&limit=500')).json().events
+/** Everything the user's polls would have received, following cursors from the start. */
+async function pollAll (app: FastifyInstance, s: Session): Promise<Array<Record<string, any>>> {
+  const events: Array<Record<string, any>> = []
+  let cursor = '0'
+  for (;;) {
+    const page = (await as(app, s, 'GET', `/api/poll?cursor=${cursor}&timeout=0&limit=500`)).json()
+    events.push(...page.events)
+    if (page.hasMore !== true) return events
+    cursor = page.cursor
+  }
+}
 
 t.test('roles and moderation', async t => {
   const app = await buildTestApp(t)
