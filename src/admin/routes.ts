@@ -23,6 +23,7 @@ export default async function adminRoutes (root: FastifyInstance, opts: { admin:
   const { admin, basePath } = opts
   // Before validation, so a non-administrator learns nothing about the routes' input.
   app.addHook('preValidation', async (request) => { requireAdmin(request) })
+  await app.register(userRoutes)
 
   app.post('/admin/invites', {
     // Both fields have defaults, so a bare POST (curl with no body) makes an invitation too.
@@ -55,7 +56,12 @@ export default async function adminRoutes (root: FastifyInstance, opts: { admin:
     await admin.deleteInvite(request.params.code)
     return await reply.code(204).send(null)
   })
+}
 
+/** Accounts: list, disable, enable. */
+async function userRoutes (root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const admin = root.admin
   app.get('/admin/users', {
     schema: {
       tags: ['administration'],

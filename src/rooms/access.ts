@@ -1,6 +1,7 @@
 import type { Db } from '../db/connect.js'
 import { AppError } from '../http/errors.js'
-import { blocks, directPeerId, findRoom, isBanned, roleOf, type Role, type Room } from './repository.js'
+import { blocks, isBanned } from './moderation-repository.js'
+import { directPeerId, findRoom, roleOf, type Role, type Room } from './repository.js'
 
 /** Who may do what: a rank per role; the site's administrators rank as owners. */
 export const rank: Record<Role, number> = { member: 1, moderator: 2, owner: 3 }

@@ -1,11 +1,14 @@
-import type { Db, Tx } from '../db/connect.js'
+import type { Db } from '../db/connect.js'
 import { isDuplicateKey } from '../db/errors.js'
-import type { EventLog, PendingEvents } from '../events/event-log.js'
+import type { EventLog } from '../events/event-log.js'
 import { eventJson, type PublicUser, type StoredEvent } from '../events/event.js'
 import { AppError } from '../http/errors.js'
-import { findUserByUsername, publicUser, type UserRecord } from '../auth/users.js'
+import { publicUser } from '../auth/users.js'
 import type { AuthUser } from '../auth/service.js'
 import { rank, type RoomAccess } from './access.js'
+import { removeMember, userNamed } from './membership.js'
+import { ModerationService } from './moderation.js'
+import * as mod from './moderation-repository.js'
 import * as repo from './repository.js'
 
 export interface RoomServiceDeps {
@@ -22,11 +25,14 @@ export const storedEventJson = (e: StoredEvent): string =>
 const roomExists = (): AppError => new AppError('room_exists', 'A room with that name exists.')
 const banned = (): AppError => new AppError('banned', 'That user is banned from this room.')
 
-export interface RoomChange { name?: string | undefined, topic?: string | undefined, visibility?: repo.Room['visibility'] | undefined }
-
 /** Channels, direct rooms, membership and moderation. Every change is written with its event, in one transaction. */
 export class RoomService {
-  constructor (private readonly deps: RoomServiceDeps) {}
+  /** Roles, kicks, bans, renames and archiving. */
+  readonly moderation: ModerationService
+
+  constructor (private readonly deps: RoomServiceDeps) {
+    this.moderation = new ModerationService(deps)
+  }
 
   async listMine (user: AuthUser): Promise<repo.MyRoom[]> {
     return await repo.listRoomsOf(this.deps.db, user.id)
@@ -87,11 +93,11 @@ export class RoomService {
   /** Adds a member with its event, unless already a member; true when added. Banned users stay out. */
   private async addMember (room: repo.Room, userId: number, member: PublicUser, by: PublicUser | null): Promise<boolean> {
     if (await repo.isMember(this.deps.db, room.id, userId)) return false
-    if (await repo.isBanned(this.deps.db, room.id, userId)) throw by === null ? new AppError('banned', 'You are banned from this room.') : banned()
+    if (await mod.isBanned(this.deps.db, room.id, userId)) throw by === null ? new AppError('banned', 'You are banned from this room.') : banned()
     await this.checkRoomQuota(userId, false)
     const { result } = await this.deps.eventLog.write(async (trx, pending) => {
       if (await repo.isMember(trx, room.id, userId)) return false
-      if (await repo.isBanned(trx, room.id, userId)) throw banned()
+      if (await mod.isBanned(trx, room.id, userId)) throw banned()
       await repo.addMembership(trx, room.id, userId, 'member')
       pending.append({ type: 'member.joined', roomId: room.id, user: member, payload: by === null ? undefined : { addedBy: by } })
       return true
@@ -102,19 +108,8 @@ export class RoomService {
   async leave (user: AuthUser, ref: string): Promise<void> {
     const room = await this.deps.access.asMember(ref, user.id)
     await this.deps.eventLog.write(async (trx, pending) => {
-      await this.removeMember(trx, pending, room, publicUser(user), null)
+      await removeMember(trx, pending, room, publicUser(user), null)
     })
-  }
-
-  /** One member out, with its event; a channel left empty is archived, so abandoned rooms do not pile up. */
-  private async removeMember (trx: Tx, pending: PendingEvents, room: repo.Room, member: PublicUser, by: PublicUser | null): Promise<boolean> {
-    if (!await repo.removeMembership(trx, room.id, Number(member.id))) return false
-    pending.append({ type: 'member.left', roomId: room.id, user: member, payload: by === null ? undefined : { target: member, by } })
-    if (room.kind === 'channel' && !room.archived && await repo.countMembers(trx, room.id) === 0) {
-      const event = pending.append({ type: 'room.archived', roomId: room.id, user: member, payload: { room: repo.roomJson(room) } })
-      await repo.archiveRoom(trx, room.id, event.createdAt)
-    }
-    return true
   }
 
   /** Any member may add users to a public channel; moderators and the owner to a private one. */
@@ -125,7 +120,7 @@ export class RoomService {
     if (view.room.visibility === 'private' && view.rank < rank.moderator) {
       throw new AppError('forbidden', 'Only moderators and the owner may add users to a private channel.')
     }
-    const target = await this.user(username)
+    const target = await userNamed(this.deps.db, username)
     const member = publicUser(target)
     return { added: await this.addMember(view.room, target.id, member, publicUser(user)), member }
   }
@@ -142,9 +137,9 @@ export class RoomService {
    * out until they open it themselves. A user the other blocks cannot open it.
    */
   async direct (user: AuthUser, username: string): Promise<{ room: repo.Room, created: boolean }> {
-    const other = await this.user(username)
+    const other = await userNamed(this.deps.db, username)
     if (other.id === user.id) throw new AppError('invalid', 'A direct conversation needs another user.', { fields: { username: 'is yourself' } })
-    if (await repo.blocks(this.deps.db, other.id, user.id)) throw new AppError('forbidden', 'This user does not accept messages from you.')
+    if (await mod.blocks(this.deps.db, other.id, user.id)) throw new AppError('forbidden', 'This user does not accept messages from you.')
     const key = `${Math.min(user.id, other.id)}:${Math.max(user.id, other.id)}`
     const known = await repo.findDirectRoom(this.deps.db, key)
     if (known === undefined || !await repo.isMember(this.deps.db, known.id, user.id)) await this.checkRoomQuota(user.id, known === undefined)
@@ -181,115 +176,18 @@ export class RoomService {
     })
   }
 
-  private async user (username: string): Promise<UserRecord> {
-    const target = await findUserByUsername(this.deps.db, username)
-    if (target === undefined) throw new AppError('not_found', 'No such user.')
-    return target
-  }
-
-  /** Moderators rename a channel, set its topic and visibility. */
-  async update (user: AuthUser, ref: string, change: RoomChange): Promise<repo.Room> {
-    const { room } = await this.deps.access.withRole(ref, user, 'moderator')
-    const set: { name?: string, topic?: string | null, visibility?: repo.Room['visibility'] } = {}
-    if (change.name !== undefined && change.name !== room.name) set.name = change.name
-    if (change.topic !== undefined) set.topic = change.topic.trim() === '' ? null : change.topic
-    if (change.visibility !== undefined) set.visibility = change.visibility
-    const updated: repo.Room = { ...room, ...set }
-    try {
-      await this.deps.eventLog.write(async (trx, pending) => {
-        if (set.name !== undefined && await repo.findRoomByName(trx, set.name) !== undefined) throw roomExists()
-        await repo.updateRoom(trx, room.id, set)
-        pending.append({ type: 'room.updated', roomId: room.id, user: publicUser(user), payload: { room: repo.roomJson(updated) } })
-      })
-    } catch (err) {
-      if (isDuplicateKey(err)) throw roomExists()
-      throw err
-    }
-    return updated
-  }
-
-  /** The owner names moderators (and takes the role back). */
-  async setRole (user: AuthUser, ref: string, username: string, role: 'moderator' | 'member'): Promise<void> {
-    const { room } = await this.deps.access.withRole(ref, user, 'owner')
-    const target = await this.user(username)
-    await this.deps.eventLog.write(async (trx, pending) => {
-      const current = await repo.roleOf(trx, room.id, target.id)
-      if (current === undefined) throw new AppError('not_found', 'That user is not a member of this room.')
-      if (current === 'owner') throw new AppError('forbidden', "The owner's role cannot change.")
-      if (current === role) return
-      await repo.setRole(trx, room.id, target.id, role)
-      pending.append({ type: 'member.role', roomId: room.id, user: publicUser(user), payload: { target: publicUser(target), role } })
-    })
-  }
-
-  /** Whether the actor outranks the target here (administrators rank as owners). */
-  private async outranks (trx: Tx, actorRank: number, roomId: number, target: UserRecord): Promise<boolean> {
-    const role = await repo.roleOf(trx, roomId, target.id)
-    const targetRank = target.isAdmin ? rank.owner : role === undefined ? 0 : rank[role]
-    return actorRank > targetRank
-  }
-
-  async kick (user: AuthUser, ref: string, username: string): Promise<void> {
-    const { room, rank: actorRank } = await this.deps.access.withRole(ref, user, 'moderator')
-    const target = await this.user(username)
-    await this.deps.eventLog.write(async (trx, pending) => {
-      if (!await repo.isMember(trx, room.id, target.id)) throw new AppError('not_found', 'That user is not a member of this room.')
-      if (!await this.outranks(trx, actorRank, room.id, target)) throw new AppError('forbidden', 'You cannot remove a member of equal or higher rank.')
-      await this.removeMember(trx, pending, room, publicUser(target), publicUser(user))
-    })
-  }
-
-  /** Bans a user (a member leaves at once): they cannot join, be added or post until unbanned. */
-  async ban (user: AuthUser, ref: string, username: string): Promise<void> {
-    const { room, rank: actorRank } = await this.deps.access.withRole(ref, user, 'moderator')
-    const target = await this.user(username)
-    const by = publicUser(user)
-    await this.deps.eventLog.write(async (trx, pending) => {
-      if (!await this.outranks(trx, actorRank, room.id, target)) throw new AppError('forbidden', 'You cannot ban a member of equal or higher rank.')
-      if (await repo.isBanned(trx, room.id, target.id)) return
-      await repo.addBan(trx, room.id, target.id, user.id)
-      pending.append({ type: 'member.banned', roomId: room.id, user: by, payload: { target: publicUser(target), by } })
-      await this.removeMember(trx, pending, room, publicUser(target), by)
-    })
-  }
-
-  async unban (user: AuthUser, ref: string, username: string): Promise<void> {
-    const { room } = await this.deps.access.withRole(ref, user, 'moderator')
-    const target = await this.user(username)
-    const by = publicUser(user)
-    await this.deps.eventLog.write(async (trx, pending) => {
-      if (await repo.removeBan(trx, room.id, target.id)) {
-        pending.append({ type: 'member.unbanned', roomId: room.id, user: by, payload: { target: publicUser(target), by } })
-      }
-    })
-  }
-
-  async bans (user: AuthUser, ref: string): Promise<Array<{ user: PublicUser, by: PublicUser, createdAt: string }>> {
-    const { room } = await this.deps.access.withRole(ref, user, 'moderator')
-    return await repo.listBans(this.deps.db, room.id)
-  }
-
-  /** The owner archives a channel: read-only from now on, out of every list, its history kept for its members. */
-  async archive (user: AuthUser, ref: string): Promise<void> {
-    const { room } = await this.deps.access.withRole(ref, user, 'owner')
-    await this.deps.eventLog.write(async (trx, pending) => {
-      const event = pending.append({ type: 'room.archived', roomId: room.id, user: publicUser(user), payload: { room: repo.roomJson(room) } })
-      await repo.archiveRoom(trx, room.id, event.createdAt)
-    })
-  }
-
   async block (user: AuthUser, username: string): Promise<void> {
-    const target = await this.user(username)
+    const target = await userNamed(this.deps.db, username)
     if (target.id === user.id) throw new AppError('invalid', 'You cannot block yourself.', { fields: { username: 'is yourself' } })
-    await repo.addBlock(this.deps.db, user.id, target.id)
+    await mod.addBlock(this.deps.db, user.id, target.id)
   }
 
   async unblock (user: AuthUser, username: string): Promise<void> {
-    const target = await this.user(username)
-    await repo.removeBlock(this.deps.db, user.id, target.id)
+    const target = await userNamed(this.deps.db, username)
+    await mod.removeBlock(this.deps.db, user.id, target.id)
   }
 
   async blocks (user: AuthUser): Promise<PublicUser[]> {
-    return await repo.listBlocks(this.deps.db, user.id)
+    return await mod.listBlocks(this.deps.db, user.id)
   }
 }

@@ -42,7 +42,7 @@ t.test('REGISTRATION=invite: invitation codes with uses and expiry', async t => 
   t.equal((await signUp('guest4', defaults.code)).statusCode, 403, 'a deleted invitation admits nobody')
 
   const expiring = (await asRoot('POST', '/api/admin/invites')).json()
-  await app.chat.database.db.updateTable('invites').set({ expires_at: Date.now() - 1 }).where('code', '=', expiring.code).execute()
+  await app.database.db.updateTable('invites').set({ expires_at: Date.now() - 1 }).where('code', '=', expiring.code).execute()
   t.equal((await signUp('guest5', expiring.code)).statusCode, 403, 'an expired invitation admits nobody')
 
   for (const bad of [{ uses: 0 }, { uses: 'two' }, { expiresInDays: 0 }, { expiresInDays: 366 }]) {
