@@ -33,7 +33,7 @@ export default async function adminRoutes (root: FastifyInstance, opts: { admin:
       body: Type.Object({
         uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 1 })),
         expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, default: 7 }))
-      }),
+      }, { additionalProperties: false }),
       response: { 201: Type.Object({ code: Type.String(), url: Type.String(), uses: Type.Integer(), expiresAt: Type.String() }), ...errors }
     }
   }, async (request, reply) => {

@@ -20,7 +20,7 @@ export default async function moderationRoutes (root: FastifyInstance, opts: { r
     schema: {
       tags: ['moderation'],
       params: RoomParams,
-      body: Type.Object({ name: Type.Optional(RoomName), topic: Type.Optional(RoomTopic), visibility: Type.Optional(Visibility) }),
+      body: Type.Object({ name: Type.Optional(RoomName), topic: Type.Optional(RoomTopic), visibility: Type.Optional(Visibility) }, { additionalProperties: false }),
       response: { 200: RoomReply, ...errors }
     }
   }, async (request) => ({ room: roomJson(await rooms.moderation.update(requireUser(request), request.params.room, request.body)) }))
