@@ -29,7 +29,7 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
     preHandler: limits.hashing,
     schema: {
       tags: ['accounts'],
-      body: Type.Object({ username: Username, password: Password, displayName: Type.Optional(DisplayName) }),
+      body: Type.Object({ username: Username, password: Password, displayName: Type.Optional(DisplayName), invite: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }),
       response: { 201: UserReply, 409: ErrorSchema, ...errors }
     }
   }, async (request, reply) => {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/connect.js'
+import type { Db, Executor } from '../db/connect.js'
 import { isDuplicateKey } from '../db/errors.js'
 import type { EventLog } from '../events/event-log.js'
 import type { FeedEvent } from '../events/feed.js'
@@ -33,8 +33,10 @@ export interface AuthServiceDeps {
   eventLog: EventLog
   sealer: SessionSealer
   hasher: PasswordHasher
-  registration: 'open' | 'closed'
+  registration: 'open' | 'invite' | 'closed'
   maxTokensPerUser: number
+  /** With REGISTRATION=invite: uses up one use of an invitation code; false when it is not valid. */
+  consumeInvite?: (db: Executor, code: string, now: number) => Promise<boolean>
 }
 
 // Polls read credentials from memory. Entries need no expiry: every change to
@@ -86,7 +88,7 @@ export class AuthService {
       user = await users.findUserById(this.deps.db, userId)
       if (user === undefined || await users.isSessionRevoked(this.deps.db, session.sessionId)) return null
     }
-    if (user.sessionVersion !== session.version) return null
+    if (user.sessionVersion !== session.version || user.disabled) return null
     return { ...this.identity(user), via: 'cookie', sessionId: session.sessionId, tokenId: null }
   }
 
@@ -99,13 +101,13 @@ export class AuthService {
       const now = Date.now()
       if (found.lastUsedAt === null || now - found.lastUsedAt > tokenTouchEveryMs) await tokens.touchTokens(this.deps.db, [found.tokenId], now)
       const user = await users.findUserById(this.deps.db, found.userId)
-      return user === undefined ? null : { ...this.identity(user), via: 'token', sessionId: null, tokenId: found.tokenId }
+      return user === undefined || user.disabled ? null : { ...this.identity(user), via: 'token', sessionId: null, tokenId: found.tokenId }
     }
     const owner = await this.tokenCache.get(hash, async () => await tokens.findTokenOwner(this.deps.db, hash))
     if (owner === undefined) return null
     this.tokensUsed.add(owner.tokenId)
     const user = (await this.cachedUser(owner.userId))?.user
-    if (user === undefined) return null
+    if (user === undefined || user.disabled) return null
     return { ...this.identity(user), via: 'token', sessionId: null, tokenId: owner.tokenId }
   }
 
@@ -130,16 +132,23 @@ export class AuthService {
     return { id: u.id, username: u.username, displayName: u.displayName, isAdmin: u.isAdmin }
   }
 
-  async register (input: { username: string, password: string, displayName?: string | undefined }): Promise<{ user: users.UserRecord, cookie: string }> {
+  async register (input: { username: string, password: string, displayName?: string | undefined, invite?: string | undefined }): Promise<{ user: users.UserRecord, cookie: string }> {
     if (this.deps.registration === 'closed') throw new AppError('forbidden', 'Registration is closed on this server.')
     if (input.displayName !== undefined) await this.refuseImpersonation(input.displayName, input.username)
     const passwordHash = await this.deps.hasher.hash(input.password)
     let id: number
     try {
-      id = await users.insertUser(this.deps.db, {
-        username: input.username,
-        displayName: input.displayName?.trim() !== undefined && input.displayName.trim() !== '' ? input.displayName.trim() : input.username,
-        passwordHash
+      // The invitation is used up in the same transaction, so a refused sign-up (name taken) costs it nothing.
+      id = await this.deps.db.transaction().execute(async (trx) => {
+        if (this.deps.registration === 'invite' && await users.hasAnyUser(trx) &&
+          !await (this.deps.consumeInvite?.(trx, input.invite ?? '', Date.now()) ?? false)) {
+          throw new AppError('forbidden', 'Registration needs a valid invitation on this server.')
+        }
+        return await users.insertUser(trx, {
+          username: input.username,
+          displayName: input.displayName?.trim() !== undefined && input.displayName.trim() !== '' ? input.displayName.trim() : input.username,
+          passwordHash
+        })
       })
     } catch (err) {
       if (isDuplicateKey(err)) throw new AppError('username_taken', 'That username is taken.')
@@ -168,7 +177,7 @@ export class AuthService {
       await this.deps.hasher.verifyNothing(password)
       throw badCredentials()
     }
-    if (!await this.deps.hasher.verify(password, user.passwordHash)) throw badCredentials()
+    if (!await this.deps.hasher.verify(password, user.passwordHash) || user.disabled) throw badCredentials()
     return { user, cookie: await this.newSession(user) }
   }
 

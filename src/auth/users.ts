@@ -11,6 +11,8 @@ export interface UserRecord {
   isAdmin: boolean
   sessionVersion: number
   passwordHash: string
+  /** A disabled account cannot sign in, and its sessions and tokens are refused. */
+  disabled: boolean
 }
 
 export const publicUser = (u: { id: number, username: string, displayName: string }): PublicUser =>
@@ -22,10 +24,11 @@ const toUser = (r: UserRow): UserRecord => ({
   displayName: r.display_name,
   isAdmin: Number(r.is_admin) === 1,
   sessionVersion: Number(r.session_version),
-  passwordHash: r.password_hash
+  passwordHash: r.password_hash,
+  disabled: r.disabled_at !== null
 })
 
-const columns = ['id', 'username', 'display_name', 'is_admin', 'session_version', 'password_hash'] as const
+const columns = ['id', 'username', 'display_name', 'is_admin', 'session_version', 'password_hash', 'disabled_at'] as const
 
 export async function findUserById (db: Executor, id: number): Promise<UserRecord | undefined> {
   const row = await db.selectFrom('users').select(columns).where('id', '=', id).executeTakeFirst()
@@ -46,6 +49,10 @@ export async function insertUser (db: Executor, u: { username: string, displayNa
     created_at: Date.now()
   }).executeTakeFirstOrThrow()
   return Number(result.insertId)
+}
+
+export async function hasAnyUser (db: Executor): Promise<boolean> {
+  return await db.selectFrom('users').select('id').limit(1).executeTakeFirst() !== undefined
 }
 
 /** The first account is the administrator; MIN(id) settles a race between two "first" sign-ups. */

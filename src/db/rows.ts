@@ -11,9 +11,17 @@ export interface UserRow {
   is_admin: number | string
   session_version: number | string
   password_hash: string
+  disabled_at: number | string | null
 }
 
-export interface RoomRow { id: string | number, name: string | null, kind: 'channel' | 'direct', visibility: 'public' | 'private' }
+export interface RoomRow {
+  id: string | number
+  name: string | null
+  kind: 'channel' | 'direct'
+  visibility: 'public' | 'private'
+  topic: string | null
+  archived_at: string | number | null
+}
 
 /** An event joined with its author, as the feed reads it. */
 export interface EventRow {

@@ -20,6 +20,7 @@ export interface UsersTable {
   created_at: Millis
   last_seen_at: NullableMillis
   is_bot: ColumnType<number, number | undefined, number>
+  disabled_at: NullableMillis
 }
 
 export interface RevokedSessionsTable {
@@ -45,12 +46,14 @@ export interface RoomsTable {
   direct_key: string | null
   created_by: Id
   created_at: Millis
+  topic: ColumnType<string | null, string | null | undefined, string | null>
+  archived_at: NullableMillis
 }
 
 export interface MembershipsTable {
   room_id: Id
   user_id: Id
-  role: 'owner' | 'member'
+  role: 'owner' | 'moderator' | 'member'
   joined_at: Millis
   last_read_event_id: ColumnType<string | number, number | undefined, number>
 }
@@ -165,6 +168,33 @@ export interface WebhookLeasesTable {
   expires_at: ColumnType<string | number, number | undefined, number>
 }
 
+export interface RoomBansTable {
+  room_id: Id
+  user_id: Id
+  by_user_id: Id
+  created_at: Millis
+}
+
+export interface BlocksTable {
+  user_id: Id
+  blocked_user_id: Id
+  created_at: Millis
+}
+
+export interface MentionsTable {
+  message_id: Id
+  room_id: Id
+  user_id: Id
+}
+
+export interface InvitesTable {
+  code: string
+  created_by: Id
+  uses_left: ColumnType<number | string, number, number>
+  expires_at: Millis
+  created_at: Millis
+}
+
 export interface SchemaMigrationsTable {
   name: string
   applied_at: Millis
@@ -188,5 +218,9 @@ export interface Database {
   incoming_webhooks: IncomingWebhooksTable
   outgoing_webhooks: OutgoingWebhooksTable
   webhook_leases: WebhookLeasesTable
+  room_bans: RoomBansTable
+  blocks: BlocksTable
+  mentions: MentionsTable
+  invites: InvitesTable
   schema_migrations: SchemaMigrationsTable
 }

@@ -24,17 +24,21 @@ export function userFromRow (r: { user_id: string | number, username: string | n
 export interface EventPayloads {
   /** `editedAt` only in history, once the message was edited. */
   /** `attachments` on a file message (see src/attachments). */
-  message: { text: string, clientId: string | null, editedAt?: string, attachments?: unknown[] }
-  'message.edited': { messageId: string, text: string }
-  'message.deleted': { messageId: string }
+  message: { text: string, clientId: string | null, editedAt?: string, attachments?: unknown[], mentions?: string[] }
+  'message.edited': { messageId: string, text: string, mentions?: string[] }
+  /** `by`: who deleted it (the author, a moderator or an administrator). */
+  'message.deleted': { messageId: string, by?: PublicUser }
   /** `addedBy` when another member added the user. */
   'member.joined': { addedBy?: PublicUser }
   /** `target` and `by` when a moderator removed the member (kick, ban); the member is `target` then. */
   'member.left': { target?: PublicUser, by?: PublicUser }
   'member.role': { target: PublicUser, role: string }
-  'room.created': { room: Record<string, unknown> }
-  'room.updated': { room: Record<string, unknown> }
-  'room.archived': Record<string, never>
+  'room.created': { room: object }
+  'room.updated': { room: object }
+  'room.archived': { room?: object }
+  /** To the room's moderators' views: who was banned or let back in, and by whom. */
+  'member.banned': { target: PublicUser, by: PublicUser }
+  'member.unbanned': { target: PublicUser, by: PublicUser }
   /** Only to the reader (the event's target). */
   read: { eventId: string }
   /** Ephemeral: never stored as an event, `id: null`. */

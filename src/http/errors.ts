@@ -6,6 +6,7 @@ export const errorStatus = {
   forbidden: 403,
   csrf: 403,
   not_member: 403,
+  banned: 403,
   not_found: 404,
   username_taken: 409,
   room_exists: 409,

@@ -19,6 +19,8 @@ export interface RateLimits {
   loginFailures: { check: Hook, failed: (r: FastifyRequest) => Promise<void>, succeeded: (r: FastifyRequest) => Promise<void> }
   /** Password hashes in flight per address: taken just before hashing. */
   hashing: Hook
+  /** Routes that tell whether a user or room exists (direct rooms, member lists, room creation): limited per account. */
+  lookup: Hook
 }
 
 const noLimit: Hook = async () => {}
@@ -62,7 +64,7 @@ function hashingSlots (max: number): Hook {
 
 export function createRateLimits (app: FastifyInstance, config: RateLimitConfig, db: Db, dialect: Dialect): RateLimits {
   if (config.disabled) {
-    return { register: noLimit, loginByAddress: noLimit, loginByUsername: noLimit, loginByUser: noLimit, tokens: noLimit, send: noLimit, loginFailures: { check: noLimit, failed: noop, succeeded: noop }, hashing: noLimit }
+    return { register: noLimit, loginByAddress: noLimit, loginByUsername: noLimit, loginByUser: noLimit, tokens: noLimit, send: noLimit, loginFailures: { check: noLimit, failed: noop, succeeded: noop }, hashing: noLimit, lookup: noLimit }
   }
   // Per-process limits, in @fastify/rate-limit's memory store.
   const local = (max: number, seconds: number, keyGenerator: (r: FastifyRequest) => string): Hook =>
@@ -103,6 +105,7 @@ export function createRateLimits (app: FastifyInstance, config: RateLimitConfig,
     hashing: hashingSlots(config.hashingPerAddress),
     loginByUser: shared(config.loginMax, config.loginWindowSeconds, r => `password:${userKey(r)}`),
     tokens: local(config.tokenMax, config.tokenWindowSeconds, r => `tokens:${userKey(r)}`),
-    send: local(config.sendMax, config.sendWindowSeconds, r => `send:${userKey(r)}`)
+    send: local(config.sendMax, config.sendWindowSeconds, r => `send:${userKey(r)}`),
+    lookup: local(config.lookupMax, config.lookupWindowSeconds, r => `lookup:${userKey(r)}`)
   }
 }

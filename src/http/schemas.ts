@@ -18,6 +18,8 @@ export const RoomName = Type.String({ minLength: 1, maxLength: 64, pattern: '^(?
 export const RoomRef = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_-]+$' })
 export const MessageText = Type.String({ minLength: 1, maxLength: 4000, pattern: textPattern, description: '1-4000 characters, not only white space, no control characters but tab and newline' })
 export const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: linePattern, description: '1-64 characters, not only white space, no control characters' })
+/** A channel's topic: one line, 0-250 characters (empty clears it). */
+export const RoomTopic = Type.String({ maxLength: 250, pattern: '^[^\\u0000-\\u001f\\u007f]*$' })
 export const TokenName = Type.String({ minLength: 1, maxLength: 64, pattern: linePattern })
 
 export const UserSchema = Type.Object({ id: Id, username: Type.String(), displayName: Type.String(), bot: Type.Optional(Type.Literal(true)) })
@@ -34,7 +36,8 @@ export const RoomSchema = Type.Object({
   id: Id,
   name: Type.Union([Type.String(), Type.Null()]),
   kind: Type.Union([Type.Literal('channel'), Type.Literal('direct')]),
-  visibility: Type.Union([Type.Literal('public'), Type.Literal('private')])
+  visibility: Type.Union([Type.Literal('public'), Type.Literal('private')]),
+  topic: Type.Union([Type.String(), Type.Null()])
 })
 
 export const ErrorSchema = Type.Object({

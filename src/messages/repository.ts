@@ -31,6 +31,17 @@ export async function insertMessages (db: Executor, rows: Array<{ id: number, ro
   }))).execute()
 }
 
+/** Who each message mentions, for counting unread mentions. */
+export async function insertMentions (db: Executor, rows: Array<{ messageId: number, roomId: number, userId: number }>): Promise<void> {
+  if (rows.length === 0) return
+  await db.insertInto('mentions').values(rows.map(r => ({ message_id: r.messageId, room_id: r.roomId, user_id: r.userId }))).execute()
+}
+
+export async function replaceMentions (db: Executor, messageId: number, roomId: number, userIds: number[]): Promise<void> {
+  await db.deleteFrom('mentions').where('message_id', '=', messageId).execute()
+  await insertMentions(db, userIds.map(userId => ({ messageId, roomId, userId })))
+}
+
 /** Message ids already stored for these (user, clientId) pairs, keyed `user\nclientId`. */
 export async function findByClientIds (db: Executor, pairs: Array<{ userId: number, clientId: string }>): Promise<Map<string, number>> {
   const found = new Map<string, number>()

@@ -3,7 +3,7 @@ import type { PublicUser } from '../events/event.js'
 import { linkToMessage, type AttachmentJson } from '../attachments/repository.js'
 import { isDuplicateKey } from '../db/errors.js'
 import { eventJson } from '../events/event.js'
-import { eventsById, findByClientIds, insertMessages } from './repository.js'
+import { eventsById, findByClientIds, insertMentions, insertMessages } from './repository.js'
 
 export interface SendRequest {
   roomId: number
@@ -12,6 +12,8 @@ export interface SendRequest {
   clientId: string | null
   /** Files already stored (pending), joined to the message in its transaction. */
   attachments?: { ids: number[], json: AttachmentJson[] }
+  /** Ids of the room's members the text mentions. */
+  mentions?: number[]
 }
 
 /** The message event's JSON, and whether this call stored it (false: a repeated clientId). */
@@ -74,12 +76,20 @@ export class SendBatcher {
       const outcomes: Array<{ id: number, json: string | null }> = []
       const rows: Parameters<typeof insertMessages>[1] = []
       const linked: Array<{ ids: number[], messageId: number }> = []
+      const mentionRows: Parameters<typeof insertMentions>[1] = []
       for (const p of batch) {
         const key = p.clientId === null ? null : `${p.user.id}\n${p.clientId}`
         const earlier = key === null ? undefined : known.get(key)
         if (earlier !== undefined) { outcomes.push({ id: earlier, json: null }); continue }
-        const payload = p.attachments === undefined ? { text: p.text, clientId: p.clientId } : { text: p.text, clientId: p.clientId, attachments: p.attachments.json }
+        const mentions = p.mentions ?? []
+        const payload = {
+          text: p.text,
+          clientId: p.clientId,
+          ...(mentions.length > 0 ? { mentions: mentions.map(String) } : {}),
+          ...(p.attachments === undefined ? {} : { attachments: p.attachments.json })
+        }
         const event = pending.append({ type: 'message', roomId: p.roomId, user: p.user, payload })
+        for (const userId of mentions) mentionRows.push({ messageId: event.id, roomId: p.roomId, userId })
         if (key !== null) known.set(key, event.id)
         if (p.attachments !== undefined) linked.push({ ids: p.attachments.ids, messageId: event.id })
         rows.push({ id: event.id, roomId: p.roomId, userId: Number(p.user.id), text: p.text, clientId: p.clientId, createdAt: event.createdAt })
@@ -87,6 +97,7 @@ export class SendBatcher {
       }
       await insertMessages(trx, rows)
       for (const l of linked) await linkToMessage(trx, l.ids, l.messageId)
+      await insertMentions(trx, mentionRows)
       // Read the first events of repeated sends inside the transaction: a
       // failure here must undo the batch, not report stored messages as lost.
       const fresh = new Map(outcomes.filter(o => o.json !== null).map(o => [o.id, o.json as string]))

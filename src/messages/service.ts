@@ -4,7 +4,8 @@ import type { PublicUser } from '../events/event.js'
 import { AppError } from '../http/errors.js'
 import type { AuthUser } from '../auth/service.js'
 import { publicUser } from '../auth/users.js'
-import type { RoomAccess } from '../rooms/access.js'
+import { rank, type RoomAccess } from '../rooms/access.js'
+import { membersNamed } from '../rooms/repository.js'
 import { eventJson } from '../events/event.js'
 import * as repo from './repository.js'
 import { markDeletedForMessage } from '../attachments/repository.js'
@@ -22,6 +23,22 @@ export interface MessageServiceDeps {
 }
 
 const typingEveryMs = 2000
+// `@name` not preceded by a word character (so e-mail addresses are not
+// mentions); a name's trailing dots are taken as punctuation.
+const mentionPattern = /(?<![\w@.-])@([A-Za-z0-9_.-]{3,32})/g
+const mentionCap = 50
+
+/** The lower-case usernames a text mentions, at most a few dozen. */
+export function mentionedNames (text: string): string[] {
+  if (!text.includes('@')) return []
+  const names = new Set<string>()
+  for (const match of text.matchAll(mentionPattern)) {
+    const name = (match[1] ?? '').replace(/\.+$/, '').toLowerCase()
+    if (name.length >= 3) names.add(name)
+    if (names.size >= mentionCap) break
+  }
+  return [...names]
+}
 
 /** Sending, history, edits, deletions and typing notices in a room the caller belongs to. */
 export class MessageService {
@@ -30,8 +47,14 @@ export class MessageService {
   constructor (private readonly deps: MessageServiceDeps) {}
 
   async send (user: AuthUser, ref: string, text: string, clientId: string | null): Promise<SendResult> {
-    const room = await this.deps.access.asMember(ref, user.id)
-    return await this.deps.batcher.send({ roomId: room.id, user: publicUser(user), text, clientId })
+    const { room } = await this.deps.access.writer(ref, user)
+    return await this.deps.batcher.send({ roomId: room.id, user: publicUser(user), text, clientId, mentions: await this.mentions(room.id, user.id, text) })
+  }
+
+  /** The ids of the room's members a text mentions (not its author). */
+  private async mentions (roomId: number, authorId: number, text: string): Promise<number[]> {
+    const ids = await membersNamed(this.deps.db, roomId, mentionedNames(text))
+    return ids.filter(id => id !== authorId)
   }
 
   /**
@@ -47,33 +70,47 @@ export class MessageService {
     return await repo.history(this.deps.db, room.id, before, limit)
   }
 
-  private async editable (user: AuthUser, roomId: number, messageId: number): Promise<repo.MessageRecord> {
+  private async live (roomId: number, messageId: number): Promise<repo.MessageRecord> {
     const message = await repo.findMessage(this.deps.db, roomId, messageId)
     if (message === undefined || message.deleted) throw new AppError('not_found', 'No such message.')
-    if (message.userId !== user.id && !user.isAdmin) throw new AppError('forbidden', 'Only its author (or an administrator) may change a message.')
     return message
   }
 
+  /** Only the author edits: nobody may put words in another's mouth, administrators included. */
   async edit (user: AuthUser, ref: string, messageId: number, text: string): Promise<string> {
-    const room = await this.deps.access.asMember(ref, user.id)
-    await this.editable(user, room.id, messageId)
+    const { room } = await this.deps.access.writer(ref, user)
+    const message = await this.live(room.id, messageId)
+    if (message.userId !== user.id) throw new AppError('forbidden', 'Only its author may edit a message.')
+    const mentions = await this.mentions(room.id, user.id, text)
     const { result } = await this.deps.eventLog.write(async (trx, pending) => {
       const current = await repo.findMessage(trx, room.id, messageId)
       if (current === undefined || current.deleted) throw new AppError('not_found', 'No such message.')
-      const event = pending.append({ type: 'message.edited', roomId: room.id, user: publicUser(user), payload: { messageId: String(messageId), text } })
+      const event = pending.append({
+        type: 'message.edited',
+        roomId: room.id,
+        user: publicUser(user),
+        payload: { messageId: String(messageId), text, ...(mentions.length > 0 ? { mentions: mentions.map(String) } : {}) }
+      })
       await repo.updateText(trx, messageId, text, event.createdAt)
+      await repo.replaceMentions(trx, messageId, room.id, mentions)
       return eventJson(event)
     })
     return result
   }
 
+  /** The author, the room's moderators and owner, and administrators delete; the event names who (`by`). */
   async remove (user: AuthUser, ref: string, messageId: number): Promise<void> {
-    const room = await this.deps.access.asMember(ref, user.id)
-    await this.editable(user, room.id, messageId)
+    const view = await this.deps.access.member(ref, user)
+    this.deps.access.assertLive(view.room)
+    const message = await this.live(view.room.id, messageId)
+    if (message.userId !== user.id && view.rank < rank.moderator) {
+      throw new AppError('forbidden', "Only its author or the room's moderators may delete a message.")
+    }
+    const by = publicUser(user)
     await this.deps.eventLog.write(async (trx, pending) => {
-      const current = await repo.findMessage(trx, room.id, messageId)
+      const current = await repo.findMessage(trx, view.room.id, messageId)
       if (current === undefined || current.deleted) throw new AppError('not_found', 'No such message.')
-      const event = pending.append({ type: 'message.deleted', roomId: room.id, user: publicUser(user), payload: { messageId: String(messageId) } })
+      const event = pending.append({ type: 'message.deleted', roomId: view.room.id, user: by, payload: { messageId: String(messageId), by } })
       await repo.markDeleted(trx, messageId, event.createdAt)
       await markDeletedForMessage(trx, messageId, event.createdAt)
     })
@@ -81,7 +118,7 @@ export class MessageService {
   }
 
   async typing (user: AuthUser, ref: string): Promise<void> {
-    const room = await this.deps.access.asMember(ref, user.id)
+    const { room } = await this.deps.access.writer(ref, user)
     // One notice per user and room every couple of seconds is all a reader can
     // see; more would only grow the table and wake every node's feed.
     const key = `${user.id}:${room.id}`

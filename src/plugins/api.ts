@@ -10,6 +10,7 @@ import roomRoutes from '../rooms/routes.js'
 import attachmentRoutes from '../attachments/routes.js'
 import searchRoutes from '../search/routes.js'
 import webhooksPlugin from '../webhooks/plugin.js'
+import adminRoutes from '../admin/routes.js'
 import operationsRoutes from './operations.js'
 
 /**
@@ -18,7 +19,7 @@ import operationsRoutes from './operations.js'
  */
 export default fp(async function api (app, opts: { config: Config }) {
   const { config } = opts
-  const { auth, rooms, messages, attachments, messageSearch, engine, presence } = app
+  const { auth, rooms, messages, attachments, messageSearch, admin, engine, presence } = app
   const cookies: AuthPluginOptions = {
     auth,
     apiPrefix: `${config.basePath}/api`,
@@ -36,11 +37,12 @@ export default fp(async function api (app, opts: { config: Config }) {
     })
     await api.register(operationsRoutes, { exposeStats: config.exposeStats })
     await api.register(authRoutes, { auth, cookies, limits })
-    await api.register(roomRoutes, { rooms })
+    await api.register(roomRoutes, { rooms, limits })
     await api.register(messageRoutes, { messages, limits })
     await api.register(attachmentRoutes, { attachments, limits, maxBytes: config.attachments.maxBytes })
     await api.register(searchRoutes, { search: messageSearch })
     await api.register(webhooksPlugin, { config, apiPrefix: cookies.apiPrefix })
+    await api.register(adminRoutes, { admin, basePath: config.basePath })
     await api.register(pollRoutes, { engine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn' })
   }, { prefix: cookies.apiPrefix })
 }, { name: 'api', dependencies: ['http', 'openapi', 'database', 'event-stream', 'services'] })

@@ -11,6 +11,8 @@ import { RoomService } from '../rooms/service.js'
 import { AttachmentService } from '../attachments/service.js'
 import { DatabaseStore, FolderStore } from '../attachments/store.js'
 import { SearchService } from '../search/service.js'
+import { consumeInvite } from '../admin/repository.js'
+import { AdminService } from '../admin/service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,13 +21,14 @@ declare module 'fastify' {
     messages: MessageService
     attachments: AttachmentService
     messageSearch: SearchService
+    admin: AdminService
   }
 }
 
-/** The features' services: accounts and sessions, rooms, messages, files, search. They hold no resource of their own to close. */
+/** The features' services: accounts and sessions, rooms, messages, files, search, administration. They hold no resource of their own to close. */
 export default fp(async function services (app, opts: { config: Config }) {
   const { config } = opts
-  for (const name of ['auth', 'rooms', 'messages', 'attachments', 'messageSearch'] as const) app.decorate(name, null, [])
+  for (const name of ['auth', 'rooms', 'messages', 'attachments', 'messageSearch', 'admin'] as const) app.decorate(name, null, [])
   const { db } = app.database
   const { eventLog, feed, presence } = app
   app.auth = new AuthService({
@@ -34,7 +37,8 @@ export default fp(async function services (app, opts: { config: Config }) {
     sealer: new SessionSealer(sessionSecrets(config, msg => app.log.warn(msg)), config.sessionTtlSeconds),
     hasher: new PasswordHasher(config.passwordHashConcurrency),
     registration: config.registration,
-    maxTokensPerUser: config.rateLimit.maxTokensPerUser
+    maxTokensPerUser: config.rateLimit.maxTokensPerUser,
+    consumeInvite
   })
   const auth = app.auth
   feed.onBatch(batch => auth.onFeedBatch(batch))
@@ -53,5 +57,6 @@ export default fp(async function services (app, opts: { config: Config }) {
   })
   app.attachments = attachments
   app.messages = new MessageService({ db, eventLog, access, batcher, onEphemeral: () => feed.wake(), onDeleted: async id => { await attachments.purgeMessage(id) } })
+  app.admin = new AdminService({ db, eventLog })
   app.messageSearch = new SearchService({ db, dialect: app.database.dialect, access, scanLimit: config.searchScanLimit })
 }, { name: 'services', dependencies: ['database', 'event-stream'] })

@@ -3,15 +3,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
 import { ErrorSchema, Id, NoContent, RoomName, RoomParams, RoomSchema, UserSchema, Username } from '../http/schemas.js'
+import type { RateLimits } from '../http/rate-limits.js'
 import { roomJson } from './repository.js'
 import type { RoomService } from './service.js'
+import moderationRoutes from './moderation-routes.js'
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema }
 const RoomReply = Type.Object({ room: RoomSchema })
+const Visibility = Type.Union([Type.Literal('public'), Type.Literal('private')])
+const UsernameBody = Type.Object({ username: Username })
 
-export default async function roomRoutes (root: FastifyInstance, opts: { rooms: RoomService }): Promise<void> {
+export default async function roomRoutes (root: FastifyInstance, opts: { rooms: RoomService, limits: RateLimits }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const { rooms } = opts
+  const { rooms, limits } = opts
 
   app.get('/rooms', {
     schema: {
@@ -23,7 +27,9 @@ export default async function roomRoutes (root: FastifyInstance, opts: { rooms: 
             name: Type.Union([Type.String(), Type.Null()]),
             kind: Type.String(),
             visibility: Type.String(),
+            topic: Type.Union([Type.String(), Type.Null()]),
             unread: Type.Integer(),
+            mentions: Type.Integer({ description: "The caller's unread mentions here" }),
             lastEventId: Type.Union([Id, Type.Null()]),
             peer: Type.Union([UserSchema, Type.Null()], { description: 'For a direct room: the other member' })
           }))
@@ -34,29 +40,41 @@ export default async function roomRoutes (root: FastifyInstance, opts: { rooms: 
   }, async (request) => {
     const list = await rooms.listMine(requireUser(request))
     return {
-      rooms: list.map(r => ({ ...roomJson(r), unread: r.unread, lastEventId: r.lastEventId === null ? null : String(r.lastEventId), peer: r.peer }))
+      rooms: list.map(r => ({ ...roomJson(r), unread: r.unread, mentions: r.mentions, lastEventId: r.lastEventId === null ? null : String(r.lastEventId), peer: r.peer }))
     }
   })
 
   app.get('/rooms/public', {
     schema: {
       tags: ['rooms'],
+      description: 'Public channels by name, a page at a time: pass `next` as `after` for the next page.',
+      querystring: Type.Object({
+        q: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Names containing this' })),
+        after: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Names after this one' })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 100 }))
+      }),
       response: {
         200: Type.Object({
-          rooms: Type.Array(Type.Object({ id: Id, name: Type.String(), visibility: Type.String(), memberCount: Type.Integer(), joined: Type.Boolean() }))
+          rooms: Type.Array(Type.Object({ id: Id, name: Type.String(), visibility: Type.String(), topic: Type.Union([Type.String(), Type.Null()]), memberCount: Type.Integer(), joined: Type.Boolean() })),
+          next: Type.Union([Type.String(), Type.Null()])
         }),
         ...errors
       }
     }
   }, async (request) => {
-    const list = await rooms.listPublic(requireUser(request))
-    return { rooms: list.map(r => ({ id: String(r.id), name: r.name ?? '', visibility: r.visibility, memberCount: r.memberCount, joined: r.joined })) }
+    const { q, after, limit } = request.query
+    const page = await rooms.listPublic(requireUser(request), { q: q ?? null, after: after ?? null, limit: limit ?? 100 })
+    return {
+      rooms: page.rooms.map(r => ({ id: String(r.id), name: r.name ?? '', visibility: r.visibility, topic: r.topic, memberCount: r.memberCount, joined: r.joined })),
+      next: page.next
+    }
   })
 
   app.post('/rooms', {
+    preHandler: limits.lookup,
     schema: {
       tags: ['rooms'],
-      body: Type.Object({ name: RoomName, visibility: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])) }),
+      body: Type.Object({ name: RoomName, visibility: Type.Optional(Visibility) }),
       response: { 201: RoomReply, ...errors }
     }
   }, async (request, reply) => {
@@ -79,7 +97,7 @@ export default async function roomRoutes (root: FastifyInstance, opts: { rooms: 
     schema: {
       tags: ['rooms'],
       params: RoomParams,
-      body: Type.Object({ username: Username }),
+      body: UsernameBody,
       response: { 200: Type.Object({ user: UserSchema }), 201: Type.Object({ user: UserSchema }), ...errors }
     }
   }, async (request, reply) => {
@@ -88,17 +106,19 @@ export default async function roomRoutes (root: FastifyInstance, opts: { rooms: 
   })
 
   app.get('/rooms/:room/members', {
+    preHandler: limits.lookup,
     schema: {
       tags: ['rooms'],
       params: RoomParams,
-      response: { 200: Type.Object({ members: Type.Array(Type.Object({ id: Id, username: Type.String(), displayName: Type.String(), online: Type.Boolean() })) }), ...errors }
+      response: { 200: Type.Object({ members: Type.Array(Type.Object({ id: Id, username: Type.String(), displayName: Type.String(), online: Type.Boolean(), role: Type.String() })) }), ...errors }
     }
   }, async (request) => ({ members: await rooms.members(requireUser(request), request.params.room) }))
 
   app.post('/direct', {
+    preHandler: limits.lookup,
     schema: {
       tags: ['rooms'],
-      body: Type.Object({ username: Username }),
+      body: UsernameBody,
       response: { 200: RoomReply, 201: RoomReply, ...errors }
     }
   }, async (request, reply) => {
@@ -110,6 +130,26 @@ export default async function roomRoutes (root: FastifyInstance, opts: { rooms: 
     schema: { tags: ['rooms'], params: RoomParams, body: Type.Object({ eventId: Id }), response: { 204: NoContent, ...errors } }
   }, async (request, reply) => {
     await rooms.markRead(requireUser(request), request.params.room, Number(request.body.eventId))
+    return await reply.code(204).send(null)
+  })
+
+  await app.register(moderationRoutes, { rooms })
+
+  app.post('/blocks', {
+    schema: { tags: ['rooms'], body: UsernameBody, response: { 204: NoContent, ...errors } }
+  }, async (request, reply) => {
+    await rooms.block(requireUser(request), request.body.username)
+    return await reply.code(204).send(null)
+  })
+
+  app.get('/blocks', {
+    schema: { tags: ['rooms'], response: { 200: Type.Object({ blocks: Type.Array(Type.Object({ user: UserSchema })) }), ...errors } }
+  }, async (request) => ({ blocks: (await rooms.blocks(requireUser(request))).map(user => ({ user })) }))
+
+  app.delete('/blocks/:username', {
+    schema: { tags: ['rooms'], params: Type.Object({ username: Username }), response: { 204: NoContent, ...errors } }
+  }, async (request, reply) => {
+    await rooms.unblock(requireUser(request), request.params.username)
     return await reply.code(204).send(null)
   })
 }

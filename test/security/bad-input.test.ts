@@ -51,6 +51,7 @@ const badMessageId = fc.oneof(
   fc.constantFrom('abc', '-1', '1.5', '1'.repeat(19), '%00', '%zz', '0x1', '999999999'),
   fc.string({ minLength: 1, maxLength: 20 }).filter(s => !/^[0-9]+$/.test(s))
 )
+const badUsernameParam = fc.constantFrom('ab', 'a%20b', 'x'.repeat(33), '%00', '%zz', '%C3%A9-user', '..%2f..')
 const badCursor = fc.oneof(fc.constantFrom('-1', 'abc', '1.5', '1'.repeat(16), ' ', '0x10', '9'.repeat(64), '%00', '%zz'), fc.string({ minLength: 1, maxLength: 70 }).filter(s => !/^[0-9]{1,15}$/.test(s)))
 const badLimit = (max: number): fc.Arbitrary<string> => fc.oneof(fc.constantFrom('0', '-5', String(max + 1), '1.5', 'abc', '', '1e9', '99999999999999999999'), fc.integer({ min: max + 1 }).map(String))
 
@@ -66,7 +67,7 @@ function targets (w: World): Target[] {
     { method: 'GET', path: '/api/tokens' },
     { method: 'DELETE', path: '/api/tokens/{token}' },
     { method: 'GET', path: '/api/rooms' },
-    { method: 'GET', path: '/api/rooms/public' },
+    { method: 'GET', path: '/api/rooms/public', badQuery: { limit: badLimit(200), q: fc.constantFrom('', 'x'.repeat(65)), after: fc.constantFrom('', 'x'.repeat(65)) } },
     { method: 'POST', path: '/api/rooms', body: { name: 'fresh-room' }, bad: { name: roomName, visibility: fc.oneof(wrongType, fc.constantFrom('', 'secret', 'PUBLIC', 'public ')) }, required: ['name'] },
     { method: 'POST', path: '/api/direct', body: { username: w.outsider.user.username }, bad: { username }, required: ['username'] },
     { method: 'POST', path: '/api/rooms/{room}/join' },
@@ -87,6 +88,22 @@ function targets (w: World): Target[] {
     { method: 'GET', path: '/api/rooms/{room}/outgoing-webhooks' },
     { method: 'DELETE', path: '/api/rooms/{room}/outgoing-webhooks/{id}' },
     { method: 'POST', path: '/api/rooms/{room}/outgoing-webhooks/{id}/resume' },
+    { method: 'PATCH', path: '/api/rooms/{room}', body: { topic: 'a topic' }, bad: { name: roomName, topic: fc.oneof(wrongType, nul, huge(250), fc.constant('a\u0007b')), visibility: fc.oneof(wrongType, fc.constantFrom('', 'secret')) } },
+    { method: 'DELETE', path: '/api/rooms/{room}' },
+    { method: 'POST', path: '/api/rooms/{room}/roles', body: { username: w.outsider.user.username, role: 'moderator' }, bad: { username, role: fc.oneof(wrongType, fc.constantFrom('', 'owner', 'admin', 'Moderator')) }, required: ['username', 'role'] },
+    { method: 'POST', path: '/api/rooms/{room}/kick', body: { username: w.outsider.user.username }, bad: { username }, required: ['username'] },
+    { method: 'POST', path: '/api/rooms/{room}/bans', body: { username: w.outsider.user.username }, bad: { username }, required: ['username'] },
+    { method: 'GET', path: '/api/rooms/{room}/bans' },
+    { method: 'DELETE', path: '/api/rooms/{room}/bans/{username}' },
+    { method: 'POST', path: '/api/blocks', body: { username: w.outsider.user.username }, bad: { username }, required: ['username'] },
+    { method: 'GET', path: '/api/blocks' },
+    { method: 'DELETE', path: '/api/blocks/{username}' },
+    { method: 'POST', path: '/api/admin/invites', body: { uses: 1 }, bad: { uses: fc.oneof(wrongType, fc.constantFrom(0, -1, 10001, 1.5, 'x')), expiresInDays: fc.oneof(wrongType, fc.constantFrom(0, 366, 2.5, 'week')) } },
+    { method: 'GET', path: '/api/admin/invites' },
+    { method: 'DELETE', path: '/api/admin/invites/{code}' },
+    { method: 'GET', path: '/api/admin/users', badQuery: { limit: badLimit(200), q: fc.constantFrom('', 'x'.repeat(65)), after: fc.constantFrom('', 'x'.repeat(33)) } },
+    { method: 'POST', path: '/api/admin/users/{username}/disable' },
+    { method: 'POST', path: '/api/admin/users/{username}/enable' },
     { method: 'GET', path: '/api/poll', badQuery: { cursor: badCursor, limit: badLimit(500), timeout: fc.constantFrom('-1', 'abc', '1.5', '') } }
   ]
 }
@@ -143,6 +160,8 @@ function defects (x: Target, w: World): fc.Arbitrary<Defect> {
   if (x.method !== 'GET') options.push(rawBodies.map(r => ({ kind: 'raw' as const, ...r })))
   if (x.path.includes('{room}')) options.push(badRoomRef.map(value => ({ kind: 'param' as const, name: 'room', value })))
   if (x.path.includes('{id}')) options.push(badMessageId.filter(v => v !== w.messageId).map(value => ({ kind: 'param' as const, name: 'id', value })))
+  if (x.path.includes('{username}')) options.push(badUsernameParam.map(value => ({ kind: 'param' as const, name: 'username', value })))
+  if (x.path.includes('{code}')) options.push(fc.constantFrom('%00', 'a%20b', 'x'.repeat(65), '..%2f..', '%C3%A9', '%zz').map(value => ({ kind: 'param' as const, name: 'code', value })))
   if (x.path.includes('{token}')) options.push(badMessageId.filter(v => v !== w.tokenId).map(value => ({ kind: 'param' as const, name: 'token', value })))
   for (const [name, values] of Object.entries(x.badQuery ?? {})) options.push(values.map(value => ({ kind: 'query' as const, name, value })))
   if (options.length === 0) options.push(junkCredentials.map(headers => ({ kind: 'credentials' as const, headers })))
@@ -153,7 +172,7 @@ const encodePath = (v: string): string => /%/.test(v) ? v : encodeURIComponent(v
 
 function toRequest (x: Target, d: Defect, w: World, credentials: Record<string, string>): InjectOptions {
   // {id} is the message's id: as a webhook id it names none, so webhook routes answer 404 at most.
-  const params: Record<string, string> = { room: w.room.name, id: w.messageId, token: w.tokenId, secret: w.hookSecret }
+  const params: Record<string, string> = { room: w.room.name, id: w.messageId, token: w.tokenId, secret: w.hookSecret, username: w.outsider.user.username, code: 'no-such-code' }
   if (d.kind === 'param') params[d.name] = d.value
   const path = x.path.replace(/\{(\w+)\}/g, (_, name: string) => encodePath(params[name] as string))
   const query = d.kind === 'query' ? `?${d.name}=${encodeURIComponent(d.value)}` : ''

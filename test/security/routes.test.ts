@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { as, buildTestApp, register, type Session } from '../helper.js'
-import { appRoutes, buildWorld, ignoredRoute, tableCounts } from './world.js'
+import { appRoutes, buildWorld, ignoredRoute, tableCounts, type World } from './world.js'
 
 /** What a request needs from the world it runs in. */
 interface Ctx {
@@ -13,16 +13,23 @@ interface Ctx {
   incomingId: string
   hookSecret: string
   outgoingId: string
+  /** An account the administrator routes may disable and enable. */
+  victim: string
+  inviteCode: string
   fresh: () => string
 }
 
 interface RouteCase {
   /** Answers without credentials (sign-up, sign-in, sign-out). */
   public?: boolean
-  /** A route of one room: a non-member is refused with this code. */
-  nonMember?: 'not_member' | 'forbidden'
+  /** A route of one room: a non-member (of the world's private room) is refused with this code. */
+  nonMember?: 'not_member' | 'forbidden' | 'not_found'
   /** An account route: a bearer token is refused with 403 forbidden. */
   sessionOnly?: true
+  /** Succeeds only with `otherUser` a member of the room (moderation). */
+  needsMember?: boolean
+  /** An administrator's route (the world's first account is one). */
+  admin?: boolean
   success: number
   request: (c: Ctx) => { url: string, payload?: Record<string, unknown> }
 }
@@ -44,26 +51,63 @@ const table: Record<string, RouteCase> = {
   'GET /api/rooms/public': { success: 200, request: () => ({ url: '/api/rooms/public' }) },
   'POST /api/rooms': { success: 201, request: c => ({ url: '/api/rooms', payload: { name: c.fresh() } }) },
   'POST /api/direct': { success: 201, request: c => ({ url: '/api/direct', payload: { username: c.otherUser } }) },
-  // The contract answers `forbidden` to joining a private room, `not_member` everywhere else.
-  'POST /api/rooms/:room/join': { nonMember: 'forbidden', success: 200, request: c => ({ url: `/api/rooms/${c.room}/join` }) },
-  'POST /api/rooms/:room/leave': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/leave` }) },
-  'POST /api/rooms/:room/members': { nonMember: 'not_member', success: 201, request: c => ({ url: `/api/rooms/${c.room}/members`, payload: { username: c.otherUser } }) },
-  'GET /api/rooms/:room/members': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/members` }) },
-  'POST /api/rooms/:room/messages': { nonMember: 'not_member', success: 201, request: c => ({ url: `/api/rooms/${c.room}/messages`, payload: { text: 'hi' } }) },
-  'GET /api/rooms/:room/messages': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/messages` }) },
-  'PATCH /api/rooms/:room/messages/:id': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/messages/${c.messageId}`, payload: { text: 'edited' } }) },
-  'DELETE /api/rooms/:room/messages/:id': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/messages/${c.messageId}` }) },
-  'POST /api/rooms/:room/read': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/read`, payload: { eventId: c.messageId } }) },
-  'POST /api/rooms/:room/typing': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/typing` }) },
+  // A private room answers a non-member exactly like a room that does not exist.
+  'POST /api/rooms/:room/join': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}/join` }) },
+  'POST /api/rooms/:room/leave': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/leave` }) },
+  'POST /api/rooms/:room/members': { nonMember: 'not_found', success: 201, request: c => ({ url: `/api/rooms/${c.room}/members`, payload: { username: c.otherUser } }) },
+  'GET /api/rooms/:room/members': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}/members` }) },
+  'POST /api/rooms/:room/messages': { nonMember: 'not_found', success: 201, request: c => ({ url: `/api/rooms/${c.room}/messages`, payload: { text: 'hi' } }) },
+  'GET /api/rooms/:room/messages': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}/messages` }) },
+  'PATCH /api/rooms/:room/messages/:id': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}/messages/${c.messageId}`, payload: { text: 'edited' } }) },
+  'DELETE /api/rooms/:room/messages/:id': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/messages/${c.messageId}` }) },
+  'POST /api/rooms/:room/read': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/read`, payload: { eventId: c.messageId } }) },
+  'POST /api/rooms/:room/typing': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/typing` }) },
+  'PATCH /api/rooms/:room': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}`, payload: { topic: 'a topic' } }) },
+  'DELETE /api/rooms/:room': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}` }) },
+  'POST /api/rooms/:room/roles': { nonMember: 'not_found', needsMember: true, success: 204, request: c => ({ url: `/api/rooms/${c.room}/roles`, payload: { username: c.otherUser, role: 'moderator' } }) },
+  'POST /api/rooms/:room/kick': { nonMember: 'not_found', needsMember: true, success: 204, request: c => ({ url: `/api/rooms/${c.room}/kick`, payload: { username: c.otherUser } }) },
+  'POST /api/rooms/:room/bans': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/bans`, payload: { username: c.otherUser } }) },
+  'GET /api/rooms/:room/bans': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}/bans` }) },
+  'DELETE /api/rooms/:room/bans/:username': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/bans/${c.otherUser}` }) },
+  'POST /api/blocks': { success: 204, request: c => ({ url: '/api/blocks', payload: { username: c.otherUser } }) },
+  'GET /api/blocks': { success: 200, request: () => ({ url: '/api/blocks' }) },
+  'DELETE /api/blocks/:username': { success: 204, request: c => ({ url: `/api/blocks/${c.otherUser}` }) },
+  'POST /api/admin/invites': { admin: true, success: 201, request: () => ({ url: '/api/admin/invites', payload: { uses: 2 } }) },
+  'GET /api/admin/invites': { admin: true, success: 200, request: () => ({ url: '/api/admin/invites' }) },
+  'DELETE /api/admin/invites/:code': { admin: true, success: 204, request: c => ({ url: `/api/admin/invites/${c.inviteCode}` }) },
+  'GET /api/admin/users': { admin: true, success: 200, request: () => ({ url: '/api/admin/users?q=w' }) },
+  'POST /api/admin/users/:username/disable': { admin: true, success: 204, request: c => ({ url: `/api/admin/users/${c.victim}/disable` }) },
+  'POST /api/admin/users/:username/enable': { admin: true, success: 204, request: c => ({ url: `/api/admin/users/${c.victim}/enable` }) },
   'GET /api/poll': { success: 200, request: () => ({ url: '/api/poll?timeout=0' }) },
-  'POST /api/rooms/:room/incoming-webhooks': { nonMember: 'not_member', success: 201, request: c => ({ url: `/api/rooms/${c.room}/incoming-webhooks`, payload: { name: 'ci' } }) },
-  'GET /api/rooms/:room/incoming-webhooks': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/incoming-webhooks` }) },
-  'DELETE /api/rooms/:room/incoming-webhooks/:id': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/incoming-webhooks/${c.incomingId}` }) },
+  'POST /api/rooms/:room/incoming-webhooks': { nonMember: 'not_found', success: 201, request: c => ({ url: `/api/rooms/${c.room}/incoming-webhooks`, payload: { name: 'ci' } }) },
+  'GET /api/rooms/:room/incoming-webhooks': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}/incoming-webhooks` }) },
+  'DELETE /api/rooms/:room/incoming-webhooks/:id': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/incoming-webhooks/${c.incomingId}` }) },
   'POST /api/hooks/:secret': { public: true, success: 200, request: c => ({ url: `/api/hooks/${c.hookSecret}`, payload: { text: 'from a hook' } }) },
-  'POST /api/rooms/:room/outgoing-webhooks': { nonMember: 'not_member', success: 201, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks`, payload: { url: 'http://93.184.216.34/x' } }) },
-  'GET /api/rooms/:room/outgoing-webhooks': { nonMember: 'not_member', success: 200, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks` }) },
-  'DELETE /api/rooms/:room/outgoing-webhooks/:id': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}` }) },
-  'POST /api/rooms/:room/outgoing-webhooks/:id/resume': { nonMember: 'not_member', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}/resume` }) }
+  'POST /api/rooms/:room/outgoing-webhooks': { nonMember: 'not_found', success: 201, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks`, payload: { url: 'http://93.184.216.34/x' } }) },
+  'GET /api/rooms/:room/outgoing-webhooks': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks` }) },
+  'DELETE /api/rooms/:room/outgoing-webhooks/:id': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}` }) },
+  'POST /api/rooms/:room/outgoing-webhooks/:id/resume': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}/resume` }) }
+}
+
+/** One account's own private room with a message and a token: what a route may use up. */
+async function ownWorld (app: FastifyInstance, prefix: string): Promise<Omit<World, 'outsider'>> {
+  const owner = await register(app, `${prefix}owner`)
+  const name = `${prefix}-secret`
+  const room = (await as(app, owner, 'POST', '/api/rooms', { name, visibility: 'private' })).json().room
+  const messageId = (await as(app, owner, 'POST', `/api/rooms/${name}/messages`, { text: 'hello' })).json().event.id
+  const created = (await as(app, owner, 'POST', '/api/tokens', { name: 'script', password })).json()
+  const incoming = (await as(app, owner, 'POST', `/api/rooms/${name}/incoming-webhooks`, { name: 'ci' })).json()
+  const outgoing = (await as(app, owner, 'POST', `/api/rooms/${name}/outgoing-webhooks`, { url: 'http://93.184.216.34/hook' })).json()
+  return {
+    owner,
+    room: { id: room.id, name },
+    messageId,
+    tokenId: created.id,
+    token: created.token,
+    incomingId: incoming.id,
+    hookSecret: String(incoming.url).split('/').pop() as string,
+    outgoingId: outgoing.id
+  }
 }
 
 const methodOf = (route: string): 'GET' | 'POST' | 'PATCH' | 'DELETE' => route.split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE'
@@ -78,7 +122,9 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
   const app = await buildTestApp(t)
   const world = await buildWorld(app)
   const other = await register(app, 'bystander')
-  const shared: Ctx = { username: 'wowner', room: world.room.name, messageId: world.messageId, tokenId: world.tokenId, otherUser: other.user.username, incomingId: world.incomingId, hookSecret: world.hookSecret, outgoingId: world.outgoingId, fresh }
+  const victim = await register(app, 'victim')
+  const inviteCode = (await as(app, world.owner, 'POST', '/api/admin/invites', {})).json().code as string
+  const shared: Ctx = { username: 'wowner', room: world.room.name, messageId: world.messageId, tokenId: world.tokenId, otherUser: other.user.username, victim: victim.user.username, inviteCode, incomingId: world.incomingId, hookSecret: world.hookSecret, outgoingId: world.outgoingId, fresh }
 
   t.test('the table covers every route the app serves, and nothing else', async t => {
     const served = appRoutes(app).filter(r => !ignoredRoute(r))
@@ -99,12 +145,23 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
     }
   })
 
-  t.test('as a non-member of a private room: 403 on every room route', async t => {
+  t.test('as a non-member of a private room: 404 on every room route, as for a room that does not exist', async t => {
     for (const [route, c] of Object.entries(table)) {
       if (c.nonMember === undefined) continue
       const res = await send(app, route, c.request(shared), { cookie: world.outsider.cookie })
-      t.equal(res.statusCode, 403, route)
+      t.equal(res.statusCode, 404, route)
       t.equal(res.json().error.code, c.nonMember, route)
+      const none = await send(app, route, c.request({ ...shared, room: 'no-such-room' }), { cookie: world.outsider.cookie })
+      t.same(res.json(), none.json(), `${route}: the same answer as for no room at all`)
+    }
+  })
+
+  t.test('as a signed-in user who is not an administrator: 403 on every administration route', async t => {
+    for (const [route, c] of Object.entries(table)) {
+      if (c.admin !== true) continue
+      const res = await send(app, route, c.request(shared), { cookie: world.outsider.cookie })
+      t.equal(res.statusCode, 403, route)
+      t.equal(res.json().error.code, 'forbidden', route)
     }
   })
 
@@ -175,10 +232,11 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
     for (const [route, c] of Object.entries(table)) {
       // A world of its own per route: some routes end sessions, leave rooms or delete things.
       const name = fresh()
-      const own = await buildWorld(app, name)
+      const own = await ownWorld(app, name)
       const session: Session = own.owner
-      const ctx: Ctx = { username: `${name}owner`, room: own.room.name, messageId: own.messageId, tokenId: own.tokenId, otherUser: other.user.username, incomingId: own.incomingId, hookSecret: own.hookSecret, outgoingId: own.outgoingId, fresh }
-      const res = await send(app, route, c.request(ctx), { cookie: session.cookie })
+      const ctx: Ctx = { username: `${name}owner`, room: own.room.name, messageId: own.messageId, tokenId: own.tokenId, otherUser: other.user.username, victim: victim.user.username, inviteCode, incomingId: own.incomingId, hookSecret: own.hookSecret, outgoingId: own.outgoingId, fresh }
+      if (c.needsMember === true) await as(app, session, 'POST', `/api/rooms/${own.room.name}/members`, { username: other.user.username })
+      const res = await send(app, route, c.request(ctx), { cookie: c.admin === true ? world.owner.cookie : session.cookie })
       t.equal(res.statusCode, c.success, `${route}: ${res.body.slice(0, 200)}`)
     }
   })
