@@ -76,7 +76,7 @@ export async function quietBehindProxy (t: Test, pollTimeout: number | null): Pr
 
   const statusLog = await alice.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog)
   t.same([...new Set(statusLog)], ['Connected'], 'the status never left "Connected"')
-  t.match(squid.accessLog(), /\/api\/poll\?cursor=/, 'the polls went through the proxy')
+  t.match(squid.accessLog(), /TCP_MISS\/200 .*\/api\/poll/, 'the polls went through the proxy')
 
   const quiet = polls.filter(p => p.started >= quietStarted && p.ended > 0)
   const cut = quiet.filter(p => p.status === 504 || p.status === 0)
