@@ -89,7 +89,8 @@ export const api = {
   revokeSessions: () => request('POST', 'api/sessions/revoke'),
 
   tokens: () => request('GET', 'api/tokens'),
-  createToken: (name) => request('POST', 'api/tokens', { name }),
+  /** The current password is asked again: a stolen session alone must not mint a lasting token. */
+  createToken: (name, password) => request('POST', 'api/tokens', { name, password }),
   deleteToken: (id) => request('DELETE', `api/tokens/${enc(id)}`),
 
   rooms: () => request('GET', 'api/rooms'),
