@@ -214,7 +214,8 @@ function tokensSection (app) {
     }
   }
   const password = h('input', { id: 'token-password', type: 'password', autocomplete: 'current-password', required: true })
-  const form = h('form', { class: 'stack' },
+  // novalidate: the form's own messages say what is missing, in the dialog.
+  const form = h('form', { class: 'stack', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'token-name' }, 'Token name'), name),
     h('div', { class: 'field' }, h('label', { for: 'token-password' }, 'Your password'), password),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create token')))
