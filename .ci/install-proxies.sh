@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what test/hosting/ needs: Debian's nginx and Apache (run by the tests
-# as reverse proxies in front of the app), curl and jq (the shell recipes in
+# as reverse proxies in front of the app), Squid (a forward proxy between the
+# browser and the app in test/e2e/proxy-hold-*), curl and jq (the shell recipes in
 # docs/CURL.md), php-cli with php-curl (the PHP recipe) and openssl (a
 # throwaway certificate for the HTTPS checks) and libapache2-mod-passenger (the
 # app under real Phusion Passenger, as cPanel and Plesk run it). Idempotent and quiet: nothing is
 # fetched when everything is already there, so CI pays for apt only once.
 set -euo pipefail
 
-packages=(nginx apache2 curl jq php-cli php-curl openssl libapache2-mod-passenger)
+packages=(nginx apache2 squid curl jq php-cli php-curl openssl libapache2-mod-passenger)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -22,7 +23,7 @@ fi
 
 echo "install-proxies: installing ${missing[*]}"
 
-# The tests start their own nginx and Apache on free loopback ports; the
+# The tests start their own nginx, Apache and Squid on free loopback ports; the
 # packages' own services must not start and grab port 80. policy-rc.d exit 101
 # is Debian's documented way to say "do not start services" during installs.
 created_policy=false

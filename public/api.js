@@ -12,6 +12,9 @@ export class ApiError extends Error {
     this.code = error.code || (status === 0 ? 'network' : 'http_' + status)
     this.fields = error.fields || null
     this.cursor = error.cursor ?? null
+    /** The answer carried this server's JSON error body: the error is ours,
+     * not a proxy's or a router's page (see docs/API.md, "Whose error is it"). */
+    this.ours = typeof error.code === 'string'
     /** Milliseconds the server asked us to wait (Retry-After), or null. */
     this.retryAfter = retryAfter
   }
@@ -86,7 +89,8 @@ export const api = {
   revokeSessions: () => request('POST', 'api/sessions/revoke'),
 
   tokens: () => request('GET', 'api/tokens'),
-  createToken: (name) => request('POST', 'api/tokens', { name }),
+  /** The current password is asked again: a stolen session alone must not mint a lasting token. */
+  createToken: (name, password) => request('POST', 'api/tokens', { name, password }),
   deleteToken: (id) => request('DELETE', `api/tokens/${enc(id)}`),
 
   rooms: () => request('GET', 'api/rooms'),
@@ -109,7 +113,14 @@ export const api = {
   read: (room, eventId) => request('POST', `api/rooms/${enc(room)}/read`, { eventId }),
   typing: (room) => request('POST', `api/rooms/${enc(room)}/typing`),
 
-  /** Without a cursor: the head, at once. With one: held until events or timeout. */
-  poll: (cursor, signal) =>
-    request('GET', cursor == null ? 'api/poll' : `api/poll?cursor=${enc(cursor)}`, undefined, { signal })
+  /**
+   * Without a cursor: the head, at once. With one: held until events or
+   * `timeout` seconds (null: the server's POLL_TIMEOUT).
+   */
+  poll: (cursor, signal, timeout = null) => {
+    if (cursor == null) return request('GET', 'api/poll', undefined, { signal })
+    const q = new URLSearchParams({ cursor })
+    if (timeout !== null) q.set('timeout', String(timeout))
+    return request('GET', `api/poll?${q}`, undefined, { signal })
+  }
 }

@@ -1,7 +1,7 @@
 /* global document, window, location, setTimeout, URL */
 import { api, ApiError } from './api.js'
 import { TabHub } from './tabs.js'
-import { h, sleep } from './ui.js'
+import { h, sleep, SESSION_ENDED } from './ui.js'
 import { backoffDelay } from './poll.js'
 import { ChatView } from './chat.js'
 
@@ -19,7 +19,7 @@ const hub = new TabHub(scope, {
   events: (events) => { if (view) view.applyEvents(events, hub.isLeader) },
   head: () => { if (view) view.reload() },
   status: (status) => { if (view) view.setConnection(status) },
-  unauthenticated: () => showSignIn('Your session has ended. Please sign in again.'),
+  unauthenticated: () => showSignIn(SESSION_ENDED),
   auth: () => { recheck().catch(() => {}) }
 })
 
@@ -39,7 +39,6 @@ function signedIn (user) {
   hub.setSignedIn(false) // a different user (or none before): start from a fresh head
   view = new ChatView(root, {
     me: user,
-    hub,
     onSignedOut: (notice) => { showSignIn(notice); hub.announceAuth() },
     onSignOut: async () => {
       try { await api.logout() } catch { /* the cookie is cleared or the session is gone either way */ }

@@ -4,7 +4,8 @@ import { h, openDialog, errorText, timeEl } from './ui.js'
 
 // The modal forms: new room, browse channels, direct chat, account (password,
 // API tokens, sessions, notifications). Each is built when opened and removed
-// when closed.
+// when closed. They act on the page only through `app`, the small interface
+// chat.js hands them: {me, roomName(), roomsChanged(), goTo(roomId), signedOut(notice)}.
 
 function formError () {
   return h('p', { class: 'form-error', 'aria-live': 'assertive' })
@@ -14,7 +15,7 @@ function busy (form, on) {
   for (const el of form.querySelectorAll('button, input, select, textarea')) el.disabled = on
 }
 
-export function openNewRoom (view) {
+export function openNewRoom (app) {
   openDialog('New room', (close) => {
     const name = h('input', { id: 'new-room-name', required: true, maxlength: '64', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', pattern: '[a-z0-9_\\-]*[a-z_\\-][a-z0-9_\\-]*', 'aria-describedby': 'new-room-hint' })
     const pub = h('input', { type: 'radio', name: 'visibility', value: 'public', id: 'vis-public', checked: true })
@@ -40,9 +41,9 @@ export function openNewRoom (view) {
       busy(form, true)
       try {
         const { room } = await api.createRoom(value, priv.checked ? 'private' : 'public')
-        await view.loadRooms()
+        await app.roomsChanged()
         close()
-        view.goTo(room.id)
+        app.goTo(room.id)
       } catch (err) {
         busy(form, false)
         error.textContent = err instanceof ApiError && err.code === 'room_exists'
@@ -55,7 +56,7 @@ export function openNewRoom (view) {
   })
 }
 
-export function openBrowse (view) {
+export function openBrowse (app) {
   openDialog('Public channels', (close) => {
     const list = h('ul', { class: 'browse-list' }, h('li', { class: 'muted' }, 'Loading…'))
     const error = formError()
@@ -67,7 +68,7 @@ export function openBrowse (view) {
           h('span', { class: 'room-name' }, '#' + room.name),
           h('span', { class: 'muted' }, ` ${room.memberCount} ${room.memberCount === 1 ? 'member' : 'members'}`),
           room.joined
-            ? h('button', { type: 'button', class: 'small', 'aria-label': `Open #${room.name}`, onclick: () => { close(); view.goTo(room.id) } }, 'Open')
+            ? h('button', { type: 'button', class: 'small', 'aria-label': `Open #${room.name}`, onclick: () => { close(); app.goTo(room.id) } }, 'Open')
             : h('button', {
               type: 'button',
               class: 'small primary',
@@ -76,9 +77,9 @@ export function openBrowse (view) {
                 e.currentTarget.disabled = true
                 try {
                   const res = await api.joinRoom(room.id)
-                  await view.loadRooms()
+                  await app.roomsChanged()
                   close()
-                  view.goTo((res && res.room && res.room.id) || room.id)
+                  app.goTo((res && res.room && res.room.id) || room.id)
                 } catch (err) {
                   error.textContent = errorText(err)
                   load()
@@ -95,7 +96,7 @@ export function openBrowse (view) {
   })
 }
 
-export function openDirect (view) {
+export function openDirect (app) {
   openDialog('Direct chat', (close) => {
     const who = h('input', { id: 'direct-who', required: true, autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', maxlength: '32' })
     const error = formError()
@@ -113,9 +114,9 @@ export function openDirect (view) {
       busy(form, true)
       try {
         const { room } = await api.direct(name)
-        await view.loadRooms()
+        await app.roomsChanged()
         close()
-        view.goTo(room.id)
+        app.goTo(room.id)
       } catch (err) {
         busy(form, false)
         error.textContent = err instanceof ApiError && err.status === 404 ? `There is nobody called ${name}.` : errorText(err)
@@ -139,15 +140,15 @@ export function curlCommand (token, roomName) {
   return `curl -H ${shellQuote('Authorization: Bearer ' + token)} -H 'Content-Type: text/plain' --data-binary 'hello' ${appUrl()}/api/rooms/${encodeURIComponent(roomName)}/messages`
 }
 
-export function openAccount (view) {
+export function openAccount (app) {
   openDialog('Account', (close) => {
     const body = h('div', { class: 'stack account' },
-      h('p', {}, 'Signed in as ', h('strong', {}, view.me.username),
-        view.me.displayName && view.me.displayName !== view.me.username ? ` (${view.me.displayName})` : ''),
+      h('p', {}, 'Signed in as ', h('strong', {}, app.me.username),
+        app.me.displayName && app.me.displayName !== app.me.username ? ` (${app.me.displayName})` : ''),
       passwordSection(),
-      tokensSection(view),
+      tokensSection(app),
       notificationsSection(),
-      sessionsSection(view, close))
+      sessionsSection(app, close))
     return body
   })
 }
@@ -160,6 +161,7 @@ function passwordSection () {
     h('h3', {}, 'Change password'),
     h('div', { class: 'field' }, h('label', { for: 'pw-current' }, 'Current password'), current),
     h('div', { class: 'field' }, h('label', { for: 'pw-new' }, 'New password'), next),
+    h('p', { class: 'hint' }, 'Changing it signs out your other sessions and ends every API token: scripts need a new one.'),
     note,
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Change password')))
   form.addEventListener('submit', async (e) => {
@@ -170,7 +172,7 @@ function passwordSection () {
       await api.changePassword(current.value, next.value)
       current.value = ''
       next.value = ''
-      note.textContent = 'Password changed. Your other sessions have been signed out.'
+      note.textContent = 'Password changed. Your other sessions have been signed out and your API tokens ended.'
     } catch (err) {
       note.textContent = err instanceof ApiError && err.code === 'bad_credentials'
         ? 'The current password is wrong.'
@@ -182,7 +184,7 @@ function passwordSection () {
   return form
 }
 
-function tokensSection (view) {
+function tokensSection (app) {
   const list = h('ul', { class: 'token-list' })
   const name = h('input', { id: 'token-name', required: true, maxlength: '64', autocomplete: 'off' })
   const note = formError()
@@ -211,17 +213,22 @@ function tokensSection (view) {
       note.textContent = errorText(err)
     }
   }
-  const form = h('form', { class: 'row' },
-    h('label', { for: 'token-name' }, 'Token name'), name, h('button', { type: 'submit' }, 'Create token'))
+  const password = h('input', { id: 'token-password', type: 'password', autocomplete: 'current-password', required: true })
+  // novalidate: the form's own messages say what is missing, in the dialog.
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'token-name' }, 'Token name'), name),
+    h('div', { class: 'field' }, h('label', { for: 'token-password' }, 'Your password'), password),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create token')))
   form.addEventListener('submit', async (e) => {
     e.preventDefault()
     if (!name.value.trim()) { note.textContent = 'Name the token after the script that will use it.'; return }
+    if (!password.value) { note.textContent = 'Enter your password to make a token.'; password.focus(); return }
     note.textContent = ''
     try {
-      const created = await api.createToken(name.value.trim())
+      const created = await api.createToken(name.value.trim(), password.value)
       name.value = ''
-      const room = view.rooms.get(view.roomId)
-      const roomName = room && room.kind !== 'direct' ? room.name : 'general'
+      password.value = ''
+      const roomName = app.roomName() || 'general'
       const command = curlCommand(created.token, roomName)
       const copy = (text, button) => {
         if (!navigator.clipboard) return
@@ -238,13 +245,19 @@ function tokensSection (view) {
       fresh.hidden = false
       load()
     } catch (err) {
-      note.textContent = errorText(err)
+      if (err instanceof ApiError && err.code === 'bad_credentials') {
+        note.textContent = 'That password is wrong: no token was made.'
+        password.value = ''
+        password.focus()
+      } else {
+        note.textContent = errorText(err)
+      }
     }
   })
   load()
   return h('section', { class: 'stack' },
     h('h3', {}, 'API tokens'),
-    h('p', { class: 'hint' }, 'Scripts use a token instead of your password.'),
+    h('p', { class: 'hint' }, 'Scripts use a token instead of your password. Every token ends when the password changes or all sessions are ended.'),
     form, note, fresh, list)
 }
 
@@ -271,22 +284,29 @@ function notificationsSection () {
   return section
 }
 
-function sessionsSection (view, close) {
+function sessionsSection (app, close) {
   return h('section', { class: 'stack' },
     h('h3', {}, 'Sessions'),
-    h('p', { class: 'hint' }, 'Signs you out on every device and browser, this one included.'),
+    h('p', { class: 'hint' }, 'Signs you out on every device and browser, this one included, and ends every API token: scripts need a new one.'),
     h('div', { class: 'actions' },
       h('button', {
         type: 'button',
         class: 'danger',
-        onclick: async () => {
+        onclick: async (e) => {
+          // Two steps: the first click says again what will end.
+          const button = e.currentTarget
+          if (button.dataset.armed !== '1') {
+            button.dataset.armed = '1'
+            button.textContent = 'Confirm: end every session and token'
+            return
+          }
           try {
             await api.revokeSessions()
           } catch (err) {
             if (!(err instanceof ApiError && err.status === 401)) return
           }
           close()
-          view.onSignedOut('You were signed out everywhere.')
+          app.signedOut('You were signed out everywhere.')
         }
       }, 'End all sessions')))
 }

@@ -1,9 +1,12 @@
 /* global AbortController, setTimeout, clearTimeout, window, DOMException */
 import { api, ApiError } from './api.js'
+import { classifyPollFailure, HoldPolicy } from './hold.js'
 
 // The long-poll loop. Exactly one runs per browser (see tabs.js): it follows
 // the server's cursor, retries with backoff on failure and reports what it sees
-// through callbacks. It never touches the page.
+// through callbacks. It never touches the page. How long it asks the server
+// to hold each poll is learned from the path (hold.js): a proxy that cuts long
+// holds is not an outage.
 
 const BACKOFF_BASE_MS = 500
 const BACKOFF_MAX_MS = 15000
@@ -25,9 +28,13 @@ export class PollLoop {
    * @param {(cursor: string) => void} o.onHead a fresh starting point: what is shown must be reloaded
    * @param {(status: 'connected'|'reconnecting') => void} o.onStatus
    * @param {() => void} o.onUnauthenticated
+   * @param {{load: Function, save: Function}} [o.holdStore] where the learned hold is kept
+   * @param {object} [o.api] the poll route (tests may point it elsewhere)
    */
-  constructor ({ cursor, onBatch, onHead, onStatus, onUnauthenticated }) {
+  constructor ({ cursor, onBatch, onHead, onStatus, onUnauthenticated, holdStore = null, api: client = api }) {
     this.cursor = cursor
+    this.api = client
+    this.hold = new HoldPolicy({ store: holdStore ?? { load: () => null, save: () => {} } })
     this.onBatch = onBatch
     this.onHead = onHead
     this.onStatus = onStatus
@@ -59,9 +66,10 @@ export class PollLoop {
       this.controller = controller
       const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS)
       const started = Date.now()
+      const fromHead = this.cursor == null
+      const requested = fromHead ? null : this.hold.next()
       try {
-        const fromHead = this.cursor == null
-        const answer = await api.poll(this.cursor, controller.signal)
+        const answer = await this.api.poll(this.cursor, controller.signal, requested)
         if (this.stopped) return
         this.setStatus('connected')
         failures = 0
@@ -71,6 +79,7 @@ export class PollLoop {
           this.onHead(answer.cursor)
         } else {
           const events = Array.isArray(answer.events) ? answer.events : []
+          this.hold.answered(requested, Date.now() - started, events.length === 0)
           this.onBatch(events, answer.cursor)
           // An empty answer straight away would otherwise spin: pause a little.
           if (events.length === 0 && Date.now() - started < 1000) await this.sleep(1000)
@@ -94,6 +103,15 @@ export class PollLoop {
           continue
         }
         const aborted = err instanceof DOMException && err.name === 'AbortError'
+        if (!aborted && !fromHead && err instanceof ApiError) {
+          const heldMs = Date.now() - started
+          const verdict = classifyPollFailure({ status: err.status, ours: err.ours, heldMs, expectedHoldS: this.hold.expected(requested) })
+          if (verdict === 'hold-too-long') {
+            // Cut by a proxy on the way, not an outage: ask for less, at once.
+            this.hold.cut(heldMs)
+            continue
+          }
+        }
         failures++
         // One slow request timed out by us is not worth alarming anyone about.
         if (!aborted || failures > 1) this.setStatus('reconnecting')

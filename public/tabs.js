@@ -1,5 +1,6 @@
 /* global BroadcastChannel, navigator, window, document, setInterval, setTimeout, clearTimeout */
 import { PollLoop } from './poll.js'
+import { localHoldStore } from './hold.js'
 import { randomId } from './ui.js'
 
 // Browsers allow about six connections per host, so the tabs of one browser
@@ -101,6 +102,8 @@ export class TabHub {
     if (!this.isLeader || !this.signedIn || this.loop !== null) return
     const loop = new PollLoop({
       cursor: this.cursor,
+      // Whichever tab leads starts from the hold an earlier leader learned.
+      holdStore: localHoldStore(this.scope),
       onBatch: (events, cursor) => {
         this.cursor = cursor
         this.post({ kind: 'batch', events, cursor })

@@ -1,4 +1,4 @@
-/* global document, crypto, URL, setTimeout, clearTimeout */
+/* global document, crypto, URL, setTimeout, clearTimeout, localStorage */
 // Small DOM helpers. Every piece of user text reaches the page as a Text node
 // (append(string) / textContent): nothing here ever parses HTML.
 
@@ -96,6 +96,9 @@ export function debounce (fn, ms) {
   }
 }
 
+/** What a page says when a request finds the session gone (signed out elsewhere, expired, revoked). */
+export const SESSION_ENDED = 'Your session has ended. Please sign in again.'
+
 /** The user's name as people should read it. */
 export function displayName (user) {
   if (!user) return 'someone'
@@ -130,4 +133,14 @@ export function errorText (err) {
     if (parts.length) return parts.join('; ')
   }
   return err && err.message ? err.message : 'Something went wrong'
+}
+
+/** localStorage that never throws (private modes, disabled storage): null / nothing instead. */
+export const saved = {
+  get (key) {
+    try { return localStorage.getItem(key) } catch { return null }
+  },
+  set (key, value) {
+    try { localStorage.setItem(key, value) } catch { /* not kept: fine */ }
+  }
 }

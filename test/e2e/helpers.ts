@@ -46,7 +46,8 @@ export async function startChat (t: Teardown, options: { basePath?: string, env?
     BASE_PATH: options.basePath ?? '',
     ...options.env
   }
-  const server = await startServerProcess(t, env)
+  // Generous: on a machine shared by several test runs, tsx can take half a minute to start.
+  const server = await startServerProcess(t, env, { timeoutMs: 60000 })
   return { server, db, env, home: server.url + '/' }
 }
 
@@ -54,7 +55,7 @@ export async function startChat (t: Teardown, options: { basePath?: string, env?
 export async function restartServer (t: Teardown, chat: Chat): Promise<void> {
   const port = chat.server.port
   await chat.server.stop()
-  chat.server = await startServerProcess(t, chat.env, { port })
+  chat.server = await startServerProcess(t, chat.env, { port, timeoutMs: 60000 })
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */

@@ -1,6 +1,6 @@
 import t from 'tap'
 import {
-  launchBrowser, startChat, restartServer, register, createRoom, joinRoom, say, waitForMessage, messageInLog, until
+  launchBrowser, startChat, restartServer, register, createRoom, joinRoom, say, waitForMessage, messageInLog, until, PASSWORD
 } from './helpers.js'
 
 // The server goes away and comes back on the same port and database: the page
@@ -21,6 +21,7 @@ t.test('the client reconnects after a server restart', async t => {
   // A token for scripts, with the curl command shown beside it.
   await alice.getByRole('button', { name: 'Account' }).click()
   await alice.getByLabel('Token name').fill('deploy-bot')
+  await alice.getByLabel('Your password').fill(PASSWORD)
   await alice.getByRole('button', { name: 'Create token' }).click()
   const token = (await alice.locator('code.token').textContent())?.trim() ?? ''
   const curl = await alice.locator('pre.curl').textContent() ?? ''

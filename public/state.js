@@ -1,0 +1,354 @@
+import { compareIds, maxId, displayName } from './ui.js'
+
+// What the signed-in screen shows, as one plain value, and every way it
+// changes: `reduce(state, event)` for the events the poll delivers, and small
+// named updates for what the page itself learns (a loaded page of history, a
+// message sent). All are pure: they return a new state and never touch the
+// page or the network, so Node tests them without a browser. Views render from
+// the state; chat.js wires them together.
+
+export const TYPING_SHOWN_MS = 6000
+
+/**
+ * @param {{id: string, username: string, displayName?: string}} me
+ */
+export function initialState (me) {
+  return {
+    me,
+    /** null (not yet known) | 'connected' | 'reconnecting' */
+    connection: null,
+    /** room id → {id, name, kind, visibility, unread, lastEventId, peer?, role?} */
+    rooms: {},
+    /** direct room id → the other person's username, when the room list did not say */
+    directNames: {},
+    roomId: null,
+    /** The open room's confirmed messages, oldest first. */
+    messages: [],
+    /** The open room's newest page: 'loading' | 'ready' | 'failed'. */
+    history: 'ready',
+    hasMore: false,
+    /** Messages on their way: {clientId, roomId, text, state: sending|retrying|failed, error, createdAt}. */
+    outbox: [],
+    /** user id → {name, until}: who is typing in the open room. */
+    typing: {},
+    members: [],
+    /** room id → the newest event id told to the server as read. */
+    readSent: {},
+    /** The reader sees the newest messages of the open room (its unread count stays 0). */
+    reading: false,
+    /** The time the page last looked at the clock (ms): typing notices expire against it. */
+    now: 0,
+    /** Bumped when the room list must be fetched again. */
+    roomsStale: 0,
+    /** Bumped when the open room's member list must be fetched again. */
+    membersStale: 0
+  }
+}
+
+// ------------------------------------------------------------------ events
+
+/** One event from the poll, oldest first, possibly seen before (every case is idempotent). */
+export function reduce (state, ev) {
+  if (!ev || typeof ev !== 'object') return state
+  const room = state.rooms[ev.roomId]
+  const open = ev.roomId === state.roomId && state.roomId !== null
+  const mine = Boolean(ev.user && ev.user.id === state.me.id)
+  switch (ev.type) {
+    case 'message': {
+      if (!room) return roomsStale(state)
+      const fresh = !room.lastEventId || compareIds(ev.id, room.lastEventId) > 0
+      let next = state
+      if (open) {
+        next = upsertMessage(next, ev)
+        if (ev.user && next.typing[ev.user.id]) next = { ...next, typing: without(next.typing, ev.user.id) }
+      }
+      const unread = !mine && fresh && !(open && state.reading) ? (room.unread || 0) + 1 : room.unread || 0
+      return withRoom(next, { ...room, lastEventId: maxId(room.lastEventId, ev.id), unread })
+    }
+    case 'message.edited':
+      if (!open) return state
+      return mapMessage(state, ev.messageId, m => ({ ...m, text: ev.text, editedAt: ev.createdAt }))
+    case 'message.deleted': {
+      let next = open ? messageRemoved(state, ev.roomId, ev.messageId) : state
+      // An unread message may be the one deleted: the server's count is the truth.
+      if (room && room.unread) next = roomsStale(next)
+      return next
+    }
+    case 'member.joined':
+    case 'member.left': {
+      let next = mine || !room ? roomsStale(state) : state
+      if (open) next = membersStale(next)
+      return next
+    }
+    case 'member.role': {
+      let next = open ? membersStale(state) : state
+      if (room && ev.target && ev.target.id === state.me.id) next = withRoom(next, { ...room, role: ev.role })
+      return next
+    }
+    case 'room.created':
+      return roomsStale(state)
+    case 'room.updated':
+      if (!room || !ev.room) return roomsStale(state)
+      return withRoom(state, { ...room, ...pick(ev.room, ['name', 'visibility', 'topic']) })
+    case 'room.archived': {
+      if (!room) return state
+      const rooms = without(state.rooms, ev.roomId)
+      return { ...state, rooms }
+    }
+    case 'read': {
+      if (!room) return state
+      const readSent = { ...state.readSent, [ev.roomId]: maxId(state.readSent[ev.roomId], ev.eventId) }
+      if (!room.lastEventId || compareIds(ev.eventId, room.lastEventId) >= 0) {
+        return withRoom({ ...state, readSent }, room.unread ? { ...room, unread: 0 } : room)
+      }
+      // Read up to an older message elsewhere: only the server knows what is left.
+      return roomsStale({ ...state, readSent })
+    }
+    case 'typing': {
+      if (!open || !ev.user || mine) return state
+      const typing = { ...state.typing, [ev.user.id]: { name: nameWithHandle(ev.user), until: state.now + TYPING_SHOWN_MS } }
+      return { ...state, typing }
+    }
+    default:
+      return state
+  }
+}
+
+// ----------------------------------------------------- what the page learns
+
+export function observed (state, { now, reading }) {
+  if (state.now === now && state.reading === reading) return state
+  return { ...state, now, reading }
+}
+
+export function connectionChanged (state, connection) {
+  return state.connection === connection ? state : { ...state, connection }
+}
+
+export function roomsLoaded (state, list) {
+  const rooms = {}
+  for (const r of list) rooms[r.id] = { ...r, unread: r.unread || 0 }
+  return { ...state, rooms }
+}
+
+export function directNameFound (state, roomId, username) {
+  return { ...state, directNames: { ...state.directNames, [roomId]: username } }
+}
+
+export function roomOpened (state, roomId) {
+  return { ...state, roomId, messages: [], history: roomId === null ? 'ready' : 'loading', hasMore: false, typing: {}, members: [] }
+}
+
+export function historyFailed (state, roomId) {
+  return roomId === state.roomId ? { ...state, history: 'failed' } : state
+}
+
+export function roomLeft (state, roomId) {
+  return { ...state, rooms: without(state.rooms, roomId) }
+}
+
+/** The newest page of the open room's history. */
+export function latestLoaded (state, roomId, events, hasMore) {
+  if (roomId !== state.roomId) return state
+  let next = { ...state, history: 'ready' }
+  if (events.length) {
+    // Messages inside the page's range that the page lacks were deleted while we were away.
+    const lo = events[0].id
+    const hi = events[events.length - 1].id
+    const ids = new Set(events.map(e => e.id))
+    const messages = next.messages.filter(m => compareIds(m.id, lo) < 0 || compareIds(m.id, hi) > 0 || ids.has(m.id))
+    const olderKept = messages.some(m => compareIds(m.id, lo) < 0)
+    next = { ...next, messages, hasMore: olderKept ? next.hasMore : Boolean(hasMore) }
+  } else {
+    next = { ...next, hasMore: false }
+  }
+  for (const ev of events) next = upsertMessage(next, ev)
+  return next
+}
+
+export function olderLoaded (state, roomId, events, hasMore) {
+  if (roomId !== state.roomId) return state
+  let next = state
+  for (const ev of events) next = upsertMessage(next, ev)
+  return { ...next, hasMore: Boolean(hasMore) && events.length > 0 }
+}
+
+export function messageRemoved (state, roomId, id) {
+  if (roomId !== state.roomId || !state.messages.some(m => m.id === id)) return state
+  return { ...state, messages: state.messages.filter(m => m.id !== id) }
+}
+
+/** The server's answer to our own edit. */
+export function messageEdited (state, roomId, id, text, editedAt) {
+  if (roomId !== state.roomId) return state
+  return mapMessage(state, id, m => ({ ...m, text, editedAt }))
+}
+
+export function pendingAdded (state, pending) {
+  return { ...state, outbox: [...state.outbox, pending] }
+}
+
+export function pendingChanged (state, clientId, patch) {
+  if (!state.outbox.some(p => p.clientId === clientId)) return state
+  return { ...state, outbox: state.outbox.map(p => p.clientId === clientId ? { ...p, ...patch } : p) }
+}
+
+export function pendingDropped (state, clientId) {
+  if (!state.outbox.some(p => p.clientId === clientId)) return state
+  return { ...state, outbox: state.outbox.filter(p => p.clientId !== clientId) }
+}
+
+/** The server stored a message we sent: the optimistic copy becomes the real one. */
+export function messageSent (state, clientId, ev) {
+  let next = pendingDropped(state, clientId)
+  if (!ev) return next
+  if (ev.roomId === next.roomId) next = upsertMessage(next, ev)
+  const room = next.rooms[ev.roomId]
+  if (room) next = withRoom(next, { ...room, lastEventId: maxId(room.lastEventId, ev.id) })
+  return next
+}
+
+export function membersLoaded (state, roomId, members) {
+  return roomId === state.roomId ? { ...state, members } : state
+}
+
+/** The open room is read up to `eventId` (null: nothing to tell the server, only the count). */
+export function readMarked (state, roomId, eventId) {
+  let next = state
+  const room = next.rooms[roomId]
+  if (room && room.unread) next = withRoom(next, { ...room, unread: 0 })
+  if (eventId !== null) next = { ...next, readSent: { ...next.readSent, [roomId]: eventId } }
+  return next
+}
+
+export function readFailed (state, roomId, eventId) {
+  if (state.readSent[roomId] !== eventId) return state
+  return { ...state, readSent: without(state.readSent, roomId) }
+}
+
+export function typingExpired (state) {
+  const typing = {}
+  let changed = false
+  for (const [id, t] of Object.entries(state.typing)) {
+    if (t.until > state.now) typing[id] = t
+    else changed = true
+  }
+  return changed ? { ...state, typing } : state
+}
+
+// --------------------------------------------------------------- selectors
+
+/** A display name with the account's @username beside it when they differ: nobody can pass for someone else. */
+export function nameWithHandle (user) {
+  if (!user) return 'someone'
+  const shown = displayName(user)
+  return user.username && shown !== user.username ? `${shown} (@${user.username})` : shown
+}
+
+export function roomLabel (state, room) {
+  if (!room) return ''
+  if (room.kind === 'direct') {
+    const other = room.name || (room.peer && room.peer.username) || state.directNames[room.id]
+    return other ? '@' + other : 'Direct chat'
+  }
+  return '#' + room.name
+}
+
+export function currentRoom (state) {
+  return state.roomId === null ? null : state.rooms[state.roomId] || null
+}
+
+export function sortedRooms (state) {
+  return Object.values(state.rooms).sort((a, b) => roomLabel(state, a).localeCompare(roomLabel(state, b)))
+}
+
+export function totalUnread (state) {
+  let total = 0
+  for (const r of Object.values(state.rooms)) total += r.unread || 0
+  return total
+}
+
+/** The id to tell the server as read, or null when it knows already. */
+export function unsentRead (state) {
+  const newest = state.messages.length ? state.messages[state.messages.length - 1].id : null
+  if (state.roomId === null || newest === null) return null
+  const sent = state.readSent[state.roomId]
+  return sent && compareIds(sent, newest) >= 0 ? null : newest
+}
+
+export function typingNames (state) {
+  return Object.values(state.typing).filter(t => t.until > state.now).map(t => t.name)
+}
+
+// ----------------------------------------------------------------- helpers
+
+/** Adds or replaces a confirmed message of the open room, in id order; our own optimistic copy goes. */
+function upsertMessage (state, ev) {
+  let next = state
+  if (ev.clientId && ev.user && ev.user.id === state.me.id) next = pendingDropped(next, ev.clientId)
+  const messages = next.messages
+  const at = messages.findIndex(m => m.id === ev.id)
+  if (at >= 0) {
+    const copy = messages.slice()
+    copy[at] = ev
+    return { ...next, messages: copy }
+  }
+  let i = messages.length
+  while (i > 0 && compareIds(messages[i - 1].id, ev.id) > 0) i--
+  return { ...next, messages: [...messages.slice(0, i), ev, ...messages.slice(i)] }
+}
+
+function mapMessage (state, id, fn) {
+  if (!state.messages.some(m => m.id === id)) return state
+  return { ...state, messages: state.messages.map(m => m.id === id ? fn(m) : m) }
+}
+
+function withRoom (state, room) {
+  return { ...state, rooms: { ...state.rooms, [room.id]: room } }
+}
+
+function roomsStale (state) {
+  return { ...state, roomsStale: state.roomsStale + 1 }
+}
+
+function membersStale (state) {
+  return { ...state, membersStale: state.membersStale + 1 }
+}
+
+function without (object, key) {
+  const copy = { ...object }
+  delete copy[key]
+  return copy
+}
+
+function pick (object, keys) {
+  const out = {}
+  for (const k of keys) if (k in object) out[k] = object[k]
+  return out
+}
+
+/** Holds the state; views subscribe and render from it. */
+export class Store {
+  constructor (state) {
+    this.state = state
+    this.listeners = new Set()
+  }
+
+  get () {
+    return this.state
+  }
+
+  /** Applies a pure update `fn(state, ...args)` and tells the subscribers when something changed. */
+  update (fn, ...args) {
+    const prev = this.state
+    const next = fn(prev, ...args)
+    if (next === prev) return
+    this.state = next
+    for (const listener of this.listeners) listener(next, prev)
+  }
+
+  subscribe (listener) {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+}

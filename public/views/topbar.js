@@ -1,0 +1,34 @@
+import { h } from '../ui.js'
+import { nameWithHandle } from '../state.js'
+
+// The bar at the top: the phone menu button, the connection status, who is
+// signed in, Account and Sign out.
+
+const STATUS_TEXT = { connected: 'Connected', reconnecting: 'Reconnecting…' }
+
+/**
+ * @param {object} o
+ * @param {object} o.me
+ * @param {() => void} o.onMenu
+ * @param {() => void} o.onAccount
+ * @param {() => void} o.onSignOut
+ */
+export function createTopbar ({ me, onMenu, onAccount, onSignOut }) {
+  const status = h('div', { class: 'conn', role: 'status' })
+  const menuButton = h('button', { type: 'button', class: 'menu-toggle', 'aria-controls': 'sidebar', 'aria-expanded': 'false', onclick: onMenu }, 'Menu')
+  const element = h('header', { class: 'topbar' },
+    menuButton,
+    h('h1', {}, 'Chat'),
+    status,
+    h('span', { class: 'whoami' }, nameWithHandle(me)),
+    h('button', { type: 'button', onclick: onAccount }, 'Account'),
+    h('button', { type: 'button', onclick: onSignOut }, 'Sign out'))
+
+  function render (state) {
+    const text = STATUS_TEXT[state.connection] || 'Connecting…'
+    status.dataset.state = state.connection || 'connecting'
+    if (status.textContent !== text) status.textContent = text
+  }
+
+  return { element, render, menuButton }
+}

@@ -1,0 +1,205 @@
+import t from 'tap'
+import { loadClientModule } from './load.js'
+
+// The client's state store (public/state.js): the pure event reducer, one
+// test per event type of the contract, and the page's own updates.
+
+type State = Record<string, any>
+type Update = (state: State, ...args: any[]) => State
+interface StateModule {
+  initialState: (me: object) => State
+  reduce: (state: State, ev: object) => State
+  observed: Update
+  roomsLoaded: Update
+  roomOpened: Update
+  latestLoaded: Update
+  olderLoaded: Update
+  pendingAdded: Update
+  messageSent: Update
+  readMarked: Update
+  typingExpired: Update
+  unsentRead: (state: State) => string | null
+  typingNames: (state: State) => string[]
+  nameWithHandle: (user: object) => string
+  roomLabel: (state: State, room: object) => string
+  Store: new (state: State) => { get: () => State, update: (fn: Update, ...args: any[]) => void, subscribe: (l: (next: State, prev: State) => void) => () => void }
+  TYPING_SHOWN_MS: number
+}
+
+const s = await loadClientModule<StateModule>('state.js')
+
+const me = { id: '1', username: 'alice', displayName: 'Alice' }
+const bob = { id: '2', username: 'bob', displayName: 'Bob' }
+const eve = { id: '3', username: 'eve', displayName: 'alice' }
+const at = '2026-12-01T10:00:00.000Z'
+const message = (id: string, roomId: string, user = bob, extra = {}) =>
+  ({ id, type: 'message', roomId, user, createdAt: at, text: 'text ' + id, clientId: 'c' + id, ...extra })
+
+/** Alice in #general (open, at the bottom) and #random, one message each. */
+function start (): State {
+  let state = s.initialState(me)
+  state = s.roomsLoaded(state, [
+    { id: '10', name: 'general', kind: 'channel', visibility: 'public', unread: 0, lastEventId: '100' },
+    { id: '11', name: 'random', kind: 'channel', visibility: 'public', unread: 0, lastEventId: '101' }
+  ])
+  state = s.roomOpened(state, '10')
+  state = s.latestLoaded(state, '10', [message('100', '10')], false)
+  return s.observed(state, { now: 1000, reading: true })
+}
+
+t.test('message', async t => {
+  const before = start()
+  const inOpen = s.reduce(before, message('102', '10'))
+  t.same(inOpen.messages.map((m: any) => m.id), ['100', '102'], 'added to the open room, in order')
+  t.equal(inOpen.rooms['10'].unread, 0, 'read as it arrives while the reader is at the bottom')
+  t.equal(inOpen.rooms['10'].lastEventId, '102')
+  t.equal(before.messages.length, 1, 'the old state is untouched')
+  t.same(s.reduce(inOpen, message('102', '10')).messages.map((m: any) => m.id), ['100', '102'], 'a repeated event is not shown twice')
+  t.equal(s.reduce(inOpen, message('102', '10')).rooms['10'].unread, 0)
+
+  const elsewhere = s.reduce(s.reduce(before, message('103', '11')), message('103', '11'))
+  t.equal(elsewhere.rooms['11'].unread, 1, 'another room counts one unread, once')
+  t.equal(elsewhere.messages.length, 1, 'not shown in the open room')
+
+  const away = s.reduce(s.observed(before, { now: 1000, reading: false }), message('104', '10'))
+  t.equal(away.rooms['10'].unread, 1, 'the open room counts when the reader is scrolled up or away')
+
+  const own = s.reduce(before, message('105', '11', me))
+  t.equal(own.rooms['11'].unread, 0, 'our own messages are never unread')
+
+  const older = s.reduce(before, message('050', '11'))
+  t.equal(older.rooms['11'].unread, 0, 'an event older than the room\'s newest is not new')
+
+  const unknown = s.reduce(before, message('106', '99'))
+  t.equal(unknown.roomsStale, before.roomsStale + 1, 'a room we do not know: fetch the list again')
+
+  const pending = s.pendingAdded(before, { clientId: 'c107', roomId: '10', text: 'mine', state: 'sending' })
+  const confirmed = s.reduce(pending, message('107', '10', me))
+  t.same(confirmed.outbox, [], 'our own message arriving replaces its optimistic copy')
+  t.same(confirmed.messages.map((m: any) => m.id), ['100', '107'])
+
+  const typing = s.reduce(before, { id: null, type: 'typing', roomId: '10', user: bob, createdAt: at })
+  t.same(s.typingNames(s.reduce(typing, message('108', '10'))), [], 'a message ends its author\'s typing notice')
+})
+
+t.test('message.edited', async t => {
+  const state = start()
+  const edited = s.reduce(state, { id: '110', type: 'message.edited', roomId: '10', messageId: '100', text: 'fixed', user: bob, createdAt: at })
+  t.equal(edited.messages[0].text, 'fixed')
+  t.equal(edited.messages[0].editedAt, at)
+  t.equal(s.reduce(state, { id: '111', type: 'message.edited', roomId: '11', messageId: '101', text: 'x', user: bob, createdAt: at }), state,
+    'an edit in a room that is not open changes nothing')
+})
+
+t.test('message.deleted', async t => {
+  const state = start()
+  const deleted = s.reduce(state, { id: '112', type: 'message.deleted', roomId: '10', messageId: '100', user: bob, createdAt: at })
+  t.same(deleted.messages, [])
+  const unread = s.reduce(state, message('113', '11'))
+  const gone = s.reduce(unread, { id: '114', type: 'message.deleted', roomId: '11', messageId: '113', user: bob, createdAt: at })
+  t.equal(gone.roomsStale, unread.roomsStale + 1, 'an unread message may be the deleted one: counts are fetched again')
+})
+
+t.test('member.joined and member.left', async t => {
+  const state = start()
+  for (const type of ['member.joined', 'member.left']) {
+    const other = s.reduce(state, { id: '120', type, roomId: '10', user: bob, createdAt: at })
+    t.equal(other.membersStale, state.membersStale + 1, `${type} in the open room: members again`)
+    t.equal(other.roomsStale, state.roomsStale, 'the room list stays')
+    const mine = s.reduce(state, { id: '121', type, roomId: '11', user: me, createdAt: at })
+    t.equal(mine.roomsStale, state.roomsStale + 1, `our own ${type}: the room list again`)
+    t.equal(mine.membersStale, state.membersStale, 'not the open room')
+  }
+})
+
+t.test('member.role', async t => {
+  const state = start()
+  const promoted = s.reduce(state, { id: '122', type: 'member.role', roomId: '10', user: bob, target: me, role: 'moderator', createdAt: at })
+  t.equal(promoted.rooms['10'].role, 'moderator', 'our own role is kept on the room')
+  t.equal(promoted.membersStale, state.membersStale + 1)
+  const other = s.reduce(state, { id: '123', type: 'member.role', roomId: '11', user: me, target: bob, role: 'member', createdAt: at })
+  t.equal(other.rooms['11'].role, undefined)
+})
+
+t.test('room.created', async t => {
+  const state = start()
+  const created = s.reduce(state, { id: '124', type: 'room.created', roomId: '12', user: me, room: { id: '12', name: 'new', kind: 'channel', visibility: 'public' }, createdAt: at })
+  t.equal(created.roomsStale, state.roomsStale + 1)
+})
+
+t.test('room.updated', async t => {
+  const state = start()
+  const renamed = s.reduce(state, { id: '125', type: 'room.updated', roomId: '11', user: bob, room: { id: '11', name: 'chatter', visibility: 'private', topic: 'x' }, createdAt: at })
+  t.equal(renamed.rooms['11'].name, 'chatter')
+  t.equal(renamed.rooms['11'].visibility, 'private')
+  t.equal(renamed.rooms['11'].lastEventId, '101', 'what the event does not say is kept')
+  t.equal(s.roomLabel(renamed, renamed.rooms['11']), '#chatter')
+})
+
+t.test('room.archived', async t => {
+  const state = start()
+  const archived = s.reduce(state, { id: '126', type: 'room.archived', roomId: '10', user: bob, createdAt: at })
+  t.notOk('10' in archived.rooms, 'out of the list')
+  t.equal(s.reduce(archived, { id: '126', type: 'room.archived', roomId: '10', user: bob, createdAt: at }), archived, 'again: nothing')
+})
+
+t.test('read', async t => {
+  const unread = s.reduce(start(), message('130', '11'))
+  const read = s.reduce(unread, { id: null, type: 'read', roomId: '11', eventId: '130', user: me, createdAt: at })
+  t.equal(read.rooms['11'].unread, 0, 'read in another tab: the count clears')
+  t.equal(read.readSent['11'], '130', 'and it is not sent again')
+  const partly = s.reduce(unread, { id: null, type: 'read', roomId: '11', eventId: '101', user: me, createdAt: at })
+  t.equal(partly.roomsStale, unread.roomsStale + 1, 'read up to an older message: ask the server')
+})
+
+t.test('typing', async t => {
+  const state = start()
+  const typing = s.reduce(state, { id: null, type: 'typing', roomId: '10', user: bob, createdAt: at })
+  t.same(s.typingNames(typing), ['Bob (@bob)'])
+  t.same(s.typingNames(s.reduce(state, { id: null, type: 'typing', roomId: '10', user: me, createdAt: at })), [], 'not ourselves')
+  t.same(s.typingNames(s.reduce(state, { id: null, type: 'typing', roomId: '11', user: bob, createdAt: at })), [], 'not another room')
+  const later = s.typingExpired(s.observed(typing, { now: 1000 + s.TYPING_SHOWN_MS, reading: true }))
+  t.same(later.typing, {}, 'the notice expires')
+})
+
+t.test('unknown events and junk change nothing', async t => {
+  const state = start()
+  t.equal(s.reduce(state, { id: '140', type: 'something.new', roomId: '10' }), state)
+  t.equal(s.reduce(state, null as unknown as object), state)
+})
+
+t.test('the page\'s own updates', async t => {
+  let state = start()
+  state = s.olderLoaded(state, '10', [message('090', '10'), message('095', '10')], true)
+  t.same(state.messages.map((m: any) => m.id), ['090', '095', '100'])
+  t.equal(state.hasMore, true)
+  state = s.latestLoaded(state, '10', [message('095', '10'), message('102', '10')], false)
+  t.same(state.messages.map((m: any) => m.id), ['090', '095', '102'], 'a message missing from a fresh page was deleted')
+  t.equal(state.hasMore, true, 'older messages kept: still more to load')
+  t.equal(s.unsentRead(state), '102')
+  state = s.readMarked(state, '10', '102')
+  t.equal(s.unsentRead(state), null, 'told once')
+  state = s.pendingAdded(state, { clientId: 'x', roomId: '10', text: 'hi', state: 'sending' })
+  state = s.messageSent(state, 'x', message('103', '10', me, { clientId: 'x' }))
+  t.same(state.outbox, [])
+  t.equal(state.rooms['10'].lastEventId, '103')
+})
+
+t.test('names carry the @username when the display name differs', async t => {
+  t.equal(s.nameWithHandle(eve), 'alice (@eve)', 'eve cannot pass for alice')
+  t.equal(s.nameWithHandle({ id: '4', username: 'carol', displayName: null }), 'carol')
+  t.equal(s.nameWithHandle({ id: '4', username: 'carol', displayName: 'carol' }), 'carol')
+})
+
+t.test('the store tells subscribers about changes only', async t => {
+  const store = new s.Store(start())
+  const seen: State[] = []
+  const stop = store.subscribe(next => { seen.push(next) })
+  store.update(s.reduce, message('150', '10'))
+  store.update(s.reduce, { type: 'nothing' })
+  t.equal(seen.length, 1)
+  t.equal(seen[0], store.get())
+  stop()
+  store.update(s.reduce, message('151', '10'))
+  t.equal(seen.length, 1, 'unsubscribed')
+})
