@@ -81,6 +81,9 @@ export async function quietBehindProxy (t: Test, pollTimeout: number | null): Pr
 
   const quiet = polls.filter(p => p.started >= quietStarted && p.ended > 0)
   const cut = quiet.filter(p => p.status === 504 || p.status === 0)
+  // The first cut can come before the quiet starts (the first poll is held from
+  // sign-in on): learning is judged over every poll of the test.
+  const cutEver = polls.filter(p => p.ended > 0 && (p.status === 504 || p.status === 0))
   const settled = quiet.filter(p => p.started >= quietStarted + QUIET_MS / 2)
   t.ok(settled.length > 0, 'polls were answered in the second half of the quiet')
   for (const p of settled) {
@@ -89,8 +92,8 @@ export async function quietBehindProxy (t: Test, pollTimeout: number | null): Pr
       `and held for less than the proxy's ${PROXY_READ_TIMEOUT_S} s (${p.ended - p.started} ms, timeout=${p.timeout})`)
   }
   if (pollTimeout !== null && pollTimeout > PROXY_READ_TIMEOUT_S) {
-    t.ok(cut.length >= 1, `the proxy cut a poll held past ${PROXY_READ_TIMEOUT_S} s (${cut.length} cut)`)
-    t.ok(cut.length <= 2, 'the client learned from it rather than being cut again and again')
+    t.ok(cutEver.length >= 1, `the proxy cut a poll held past ${PROXY_READ_TIMEOUT_S} s (${cutEver.length} cut)`)
+    t.ok(cutEver.length <= 2, 'the client learned from it rather than being cut again and again')
     t.ok(settled.every(p => p.timeout !== null && Number(p.timeout) < PROXY_READ_TIMEOUT_S),
       'the settled polls ask for a hold below the proxy\'s limit')
   } else {

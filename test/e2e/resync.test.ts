@@ -73,14 +73,22 @@ t.test('401 from the poll shows the sign-in screen', async t => {
   const page = await context.newPage()
   await register(page, chat.home, 'dora')
   await createRoom(page, 'gone')
+  // Revoking ends every token too (contract v2): another member wakes the held poll.
+  const api = `${chat.server.url}/api`
+  const signUp = await fetch(`${api}/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'eddie', password: 'correct horse battery' })
+  })
+  t.equal(signUp.status, 201)
+  const eddie = { cookie: (signUp.headers.get('set-cookie') ?? '').split(';')[0] as string }
+  t.equal((await fetch(`${api}/rooms/gone/join`, { method: 'POST', headers: eddie })).status, 200)
   const call = await asUser(context, chat)
-  const token = await call('POST', 'tokens', { name: 'wake-up' })
-  t.equal(token.status, 201)
   t.equal((await call('POST', 'sessions/revoke')).status, 204)
   // Wake the held poll with an event so the next one meets the revoked session.
-  const res = await fetch(`${chat.server.url}/api/rooms/gone/messages`, {
+  const res = await fetch(`${api}/rooms/gone/messages`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${token.data.token}`, 'Content-Type': 'text/plain' },
+    headers: { ...eddie, 'Content-Type': 'text/plain' },
     body: 'wake up'
   })
   t.equal(res.status, 201)
