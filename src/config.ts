@@ -131,44 +131,56 @@ function toConfig (env: Env) {
     maxHeldPolls: env.MAX_HELD_POLLS,
     maxPollsPerUser: env.MAX_POLLS_PER_USER,
     passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
-    rateLimit: {
-      disabled: env.RATE_LIMIT_DISABLED,
-      loginMax: env.RATE_LOGIN_MAX,
-      loginWindowSeconds: env.RATE_LOGIN_WINDOW,
-      loginUserMax: env.RATE_LOGIN_USER_MAX,
-      loginFreeFailures: env.LOGIN_FREE_FAILURES,
-      loginMaxDelaySeconds: env.LOGIN_MAX_DELAY,
-      loginFailureForgetSeconds: env.LOGIN_FAILURE_FORGET,
-      hashingPerAddress: env.MAX_HASHING_PER_ADDRESS,
-      registerMax: env.RATE_REGISTER_MAX,
-      registerWindowSeconds: env.RATE_REGISTER_WINDOW,
-      sendMax: env.RATE_SEND_MAX,
-      sendWindowSeconds: env.RATE_SEND_WINDOW,
-      tokenMax: env.RATE_TOKEN_MAX,
-      tokenWindowSeconds: env.RATE_TOKEN_WINDOW,
-      lookupMax: env.RATE_LOOKUP_MAX,
-      lookupWindowSeconds: env.RATE_LOOKUP_WINDOW,
-      maxRoomsPerUser: env.MAX_ROOMS_PER_USER,
-      maxTokensPerUser: env.MAX_TOKENS_PER_USER
-    },
+    rateLimit: toRateLimitConfig(env),
     allowedOrigins: env.ALLOWED_ORIGINS.split(',').map(s => s.trim()).filter(s => s !== ''),
     exposeStats: env.EXPOSE_STATS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    attachments: {
-      store: env.ATTACHMENT_STORE,
-      dir: env.ATTACHMENT_DIR ?? join(env.DATA_DIR, 'files'),
-      maxBytes: env.ATTACHMENT_MAX_BYTES,
-      quotaBytes: env.ATTACHMENT_QUOTA_BYTES
-    },
+    attachments: toAttachmentConfig(env),
     searchScanLimit: env.SEARCH_SCAN_LIMIT,
-    webhooks: {
-      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
-      retryDeadlineMs: env.WEBHOOK_RETRY_SECONDS * 1000,
-      maxInFlight: env.WEBHOOK_MAX_IN_FLIGHT,
-      perRoom: env.WEBHOOKS_PER_ROOM,
-      leaseMs: env.WEBHOOK_LEASE_SECONDS * 1000,
-      intervalMs: env.WEBHOOK_INTERVAL_MS
-    }
+    webhooks: toWebhookConfig(env)
+  }
+}
+
+function toRateLimitConfig (env: Env) {
+  return {
+    disabled: env.RATE_LIMIT_DISABLED,
+    loginMax: env.RATE_LOGIN_MAX,
+    loginWindowSeconds: env.RATE_LOGIN_WINDOW,
+    loginUserMax: env.RATE_LOGIN_USER_MAX,
+    loginFreeFailures: env.LOGIN_FREE_FAILURES,
+    loginMaxDelaySeconds: env.LOGIN_MAX_DELAY,
+    loginFailureForgetSeconds: env.LOGIN_FAILURE_FORGET,
+    hashingPerAddress: env.MAX_HASHING_PER_ADDRESS,
+    registerMax: env.RATE_REGISTER_MAX,
+    registerWindowSeconds: env.RATE_REGISTER_WINDOW,
+    sendMax: env.RATE_SEND_MAX,
+    sendWindowSeconds: env.RATE_SEND_WINDOW,
+    tokenMax: env.RATE_TOKEN_MAX,
+    tokenWindowSeconds: env.RATE_TOKEN_WINDOW,
+    lookupMax: env.RATE_LOOKUP_MAX,
+    lookupWindowSeconds: env.RATE_LOOKUP_WINDOW,
+    maxRoomsPerUser: env.MAX_ROOMS_PER_USER,
+    maxTokensPerUser: env.MAX_TOKENS_PER_USER
+  }
+}
+
+function toAttachmentConfig (env: Env) {
+  return {
+    store: env.ATTACHMENT_STORE,
+    dir: env.ATTACHMENT_DIR ?? join(env.DATA_DIR, 'files'),
+    maxBytes: env.ATTACHMENT_MAX_BYTES,
+    quotaBytes: env.ATTACHMENT_QUOTA_BYTES
+  }
+}
+
+function toWebhookConfig (env: Env) {
+  return {
+    allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+    retryDeadlineMs: env.WEBHOOK_RETRY_SECONDS * 1000,
+    maxInFlight: env.WEBHOOK_MAX_IN_FLIGHT,
+    perRoom: env.WEBHOOKS_PER_ROOM,
+    leaseMs: env.WEBHOOK_LEASE_SECONDS * 1000,
+    intervalMs: env.WEBHOOK_INTERVAL_MS
   }
 }
 

@@ -18,6 +18,13 @@ const UserReply = Type.Object({ user: UserSchema })
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema }
 
 export default async function authRoutes (root: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
+  registerSignInRoutes(root, opts)
+  registerAccountRoutes(root, opts)
+  registerTokenRoutes(root, opts)
+}
+
+/** Registering, signing in and out, and who the caller is. */
+function registerSignInRoutes (root: FastifyInstance, opts: AuthRoutesOptions): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { auth, cookies, limits } = opts
 
@@ -74,6 +81,12 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
   app.get('/me', {
     schema: { tags: ['accounts'], response: { 200: UserReply, ...errors } }
   }, async (request) => ({ user: publicUser(requireUser(request)) }))
+}
+
+/** Changing the password and ending every session. */
+function registerAccountRoutes (root: FastifyInstance, opts: AuthRoutesOptions): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { auth, cookies, limits } = opts
 
   // Account routes take a cookie session only (config.sessionOnly): a token can
   // neither change the password, end sessions, nor see or mint other tokens.
@@ -100,6 +113,12 @@ export default async function authRoutes (root: FastifyInstance, opts: AuthRoute
     if (user.via === 'cookie') clearSessionCookie(request, reply, cookies)
     return await reply.code(204).send(null)
   })
+}
+
+/** Minting, listing and deleting API tokens. */
+function registerTokenRoutes (root: FastifyInstance, opts: AuthRoutesOptions): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { auth, limits } = opts
 
   app.post('/tokens', {
     config: { sessionOnly: true },

@@ -4,29 +4,13 @@ import type { EventLog } from '../events/event-log.js'
 import type { FeedEvent } from '../events/feed.js'
 import { AppError } from '../http/errors.js'
 import * as tokens from './api-tokens.js'
+import { CredentialResolver, type AuthUser } from './credential-resolver.js'
 import type { PasswordHasher } from './passwords.js'
 import { newSessionId, type SessionSealer } from './session-cookie.js'
-import { hashApiToken, looksLikeApiToken, newApiToken } from './tokens.js'
+import { hashApiToken, newApiToken } from './tokens.js'
 import * as users from './users.js'
-import { LoadOnceCache } from './load-once-cache.js'
 
-/** Who is making a request, and with which credential. */
-export interface AuthUser {
-  id: number
-  username: string
-  displayName: string
-  isAdmin: boolean
-  via: 'cookie' | 'token'
-  sessionId: string | null
-  tokenId: number | null
-}
-
-interface CachedUser {
-  user: users.UserRecord
-  revoked: Set<string>
-}
-
-interface CachedToken { userId: number, tokenId: number }
+export type { AuthUser } from './credential-resolver.js'
 
 export interface AuthServiceDeps {
   db: Db
@@ -39,13 +23,6 @@ export interface AuthServiceDeps {
   consumeInvite?: (db: Executor, code: string, now: number) => Promise<boolean>
 }
 
-// Polls read credentials from memory. Entries need no expiry: every change to
-// a user's sessions or tokens writes an `auth` event, and each node's feed drops
-// the user's entries when it reads it. Entries unused for a while are dropped,
-// so memory follows the users who are active, and reloads never come in waves.
-const idleEvictMs = 10 * 60 * 1000
-const tokenTouchEveryMs = 60000
-
 const badCredentials = (): AppError => new AppError('bad_credentials', 'Wrong username or password.')
 
 /**
@@ -55,81 +32,28 @@ const badCredentials = (): AppError => new AppError('bad_credentials', 'Wrong us
  * keeps fresh on every node).
  */
 export class AuthService {
-  private readonly userCache = new LoadOnceCache<number, CachedUser>(idleEvictMs)
-  private readonly tokenCache = new LoadOnceCache<string, CachedToken>(idleEvictMs)
-  /** Tokens used on the cached path since the last flush, for last-used times. */
-  private readonly tokensUsed = new Set<number>()
+  private readonly credentials: CredentialResolver
 
-  constructor (private readonly deps: AuthServiceDeps) {}
+  constructor (private readonly deps: AuthServiceDeps) {
+    this.credentials = new CredentialResolver(deps)
+  }
 
   /** Drops cached credentials of users whose sessions or tokens changed on any node. */
   onFeedBatch (batch: FeedEvent[]): void {
-    for (const e of batch) {
-      if (e.type !== 'auth' || e.targetUserId === null) continue
-      this.forget(e.targetUserId)
-    }
-  }
-
-  private forget (userId: number): void {
-    this.userCache.deleteWhere(id => id === userId)
-    this.tokenCache.deleteWhere((_hash, t) => t.userId === userId)
+    this.credentials.onFeedBatch(batch)
   }
 
   async fromCookie (cookie: string, cached: boolean): Promise<AuthUser | null> {
-    const session = await this.deps.sealer.unseal(cookie)
-    if (session === null || !/^\d{1,18}$/.test(session.userId)) return null
-    const userId = Number(session.userId)
-    let user: users.UserRecord | undefined
-    if (cached) {
-      const entry = await this.cachedUser(userId)
-      if (entry === undefined || entry.revoked.has(session.sessionId)) return null
-      user = entry.user
-    } else {
-      user = await users.findUserById(this.deps.db, userId)
-      if (user === undefined || await users.isSessionRevoked(this.deps.db, session.sessionId)) return null
-    }
-    if (user.sessionVersion !== session.version || user.disabled) return null
-    return { ...this.identity(user), via: 'cookie', sessionId: session.sessionId, tokenId: null }
+    return await this.credentials.fromCookie(cookie, cached)
   }
 
   async fromBearer (token: string, cached: boolean): Promise<AuthUser | null> {
-    if (!looksLikeApiToken(token)) return null
-    const hash = hashApiToken(token)
-    if (!cached) {
-      const found = await tokens.findTokenOwner(this.deps.db, hash)
-      if (found === undefined) return null
-      const now = Date.now()
-      if (found.lastUsedAt === null || now - found.lastUsedAt > tokenTouchEveryMs) await tokens.touchTokens(this.deps.db, [found.tokenId], now)
-      const user = await users.findUserById(this.deps.db, found.userId)
-      return user === undefined || user.disabled ? null : { ...this.identity(user), via: 'token', sessionId: null, tokenId: found.tokenId }
-    }
-    const owner = await this.tokenCache.get(hash, async () => await tokens.findTokenOwner(this.deps.db, hash))
-    if (owner === undefined) return null
-    this.tokensUsed.add(owner.tokenId)
-    const user = (await this.cachedUser(owner.userId))?.user
-    if (user === undefined || user.disabled) return null
-    return { ...this.identity(user), via: 'token', sessionId: null, tokenId: owner.tokenId }
-  }
-
-  private async cachedUser (userId: number): Promise<CachedUser | undefined> {
-    return await this.userCache.get(userId, async () => {
-      const user = await users.findUserById(this.deps.db, userId)
-      return user === undefined ? undefined : { user, revoked: new Set(await users.revokedSessionsOf(this.deps.db, userId)) }
-    })
+    return await this.credentials.fromBearer(token, cached)
   }
 
   /** Drops entries nobody used for a while, and records when cached tokens were last used (one statement). */
   async housekeeping (now = Date.now()): Promise<void> {
-    this.userCache.evictIdle(now)
-    this.tokenCache.evictIdle(now)
-    if (this.tokensUsed.size === 0) return
-    const ids = [...this.tokensUsed]
-    this.tokensUsed.clear()
-    await tokens.touchTokens(this.deps.db, ids, now)
-  }
-
-  private identity (u: users.UserRecord): Omit<AuthUser, 'via' | 'sessionId' | 'tokenId'> {
-    return { id: u.id, username: u.username, displayName: u.displayName, isAdmin: u.isAdmin }
+    await this.credentials.housekeeping(now)
   }
 
   async register (input: { username: string, password: string, displayName?: string | undefined, invite?: string | undefined }): Promise<{ user: users.UserRecord, cookie: string }> {
@@ -205,7 +129,7 @@ export class AuthService {
       await users.revokeSession(trx, auth.id, sessionId, expiresAt)
       pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
     })
-    this.forget(auth.id)
+    this.credentials.forget(auth.id)
   }
 
   /** Ends every session and every API token of the user; returns the new version for a session that should live on. */
@@ -216,7 +140,7 @@ export class AuthService {
       pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
       return version
     })
-    this.forget(auth.id)
+    this.credentials.forget(auth.id)
     return result
   }
 
@@ -237,7 +161,7 @@ export class AuthService {
       pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
       return v
     })
-    this.forget(auth.id)
+    this.credentials.forget(auth.id)
     if (auth.via !== 'cookie') return null
     return await this.deps.sealer.seal({ userId: String(auth.id), sessionId: newSessionId(), version })
   }
@@ -266,7 +190,7 @@ export class AuthService {
       if (deleted) pending.append({ type: 'auth', roomId: null, user: users.publicUser(auth), targetUserId: auth.id })
       return deleted
     })
-    this.forget(auth.id)
+    this.credentials.forget(auth.id)
     return result
   }
 }

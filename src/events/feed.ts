@@ -2,25 +2,12 @@ import type { FastifyBaseLogger } from 'fastify'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import type { EventRow } from '../db/rows.js'
-import { eventFromRow, eventJson, eventRowColumns, membershipChange, storedEventJson } from './event.js'
-import type { MembershipSpans, VisibilityFacts } from './visibility.js'
+import { eventRowColumns } from './event.js'
+import { toEphemeralEvent, toFeedEvent, type EphemeralEvent, type FeedEvent } from './feed-event.js'
+import { FeedWindow } from './feed-window.js'
+import type { MembershipSpans } from './visibility.js'
 
-/** A committed event as the feed holds it: routing facts plus its ready-made JSON. */
-export interface FeedEvent extends VisibilityFacts {
-  userId: number
-  type: string
-  /** The public JSON, or null for internal events that no client sees. */
-  json: string | null
-  /** The membership this event changes, if it is a join or a leave. */
-  change: { userId: number, roomId: number, joined: boolean } | null
-}
-
-export interface EphemeralEvent {
-  roomId: number
-  userId: number
-  type: string
-  json: string
-}
+export { toFeedEvent, type EphemeralEvent, type FeedEvent } from './feed-event.js'
 
 export type BatchListener = (batch: FeedEvent[]) => void
 export type EphemeralListener = (event: EphemeralEvent) => void
@@ -43,25 +30,6 @@ const idleIntervalMs = 1000
 const gapGiveUpMs = 10000
 const ephemeralMaxAgeMs = 10000
 const rangesPerQuery = 200
-/** Rough memory of one event beyond its JSON, for the byte cap. */
-const eventOverheadBytes = 120
-
-export function toFeedEvent (row: EventRow): FeedEvent {
-  const stored = eventFromRow(row)
-  const json = storedEventJson(stored)
-  return {
-    id: stored.id,
-    roomId: stored.roomId,
-    userId: Number(row.user_id),
-    targetUserId: stored.targetUserId ?? null,
-    type: stored.type,
-    public: json !== null,
-    json,
-    change: membershipChange(stored)
-  }
-}
-
-const eventBytes = (e: FeedEvent): number => (e.json?.length ?? 0) + eventOverheadBytes
 
 /**
  * The one reader of the event stream in this process. It takes newly committed
@@ -71,11 +39,7 @@ const eventBytes = (e: FeedEvent): number => (e.json?.length ?? 0) + eventOverhe
  * sees the same few queries.
  */
 export class EventFeed {
-  private events: FeedEvent[] = []
-  /** Index in `events` of the first one still in the window (trimmed lazily, in chunks). */
-  private offset = 0
-  private bytes = 0
-  private windowStart = 1
+  private readonly window: FeedWindow
   private headId = 0
   private ephemeralHead = 0
   private timer: NodeJS.Timeout | null = null
@@ -89,17 +53,19 @@ export class EventFeed {
   private readonly ephemeralListeners: EphemeralListener[] = []
   private readonly headWaiters = new Set<{ id: number, resolve: () => void }>()
 
-  constructor (private readonly options: FeedOptions) {}
+  constructor (private readonly options: FeedOptions) {
+    this.window = new FeedWindow(options)
+  }
 
   get head (): number { return this.headId }
-  get oldestInWindow (): number { return this.windowStart }
+  get oldestInWindow (): number { return this.window.start }
 
   onBatch (listener: BatchListener): void { this.batchListeners.push(listener) }
   onEphemeral (listener: EphemeralListener): void { this.ephemeralListeners.push(listener) }
 
   async start (): Promise<void> {
     this.headId = await this.readCommittedHead()
-    this.windowStart = this.headId + 1
+    this.window.start = this.headId + 1
     const eph = await this.options.db.selectFrom('ephemeral_events').select(eb => eb.fn.max('id').as('max')).executeTakeFirst()
     this.ephemeralHead = Number(eph?.max ?? 0)
     this.schedule(this.options.intervalMs)
@@ -154,8 +120,7 @@ export class EventFeed {
 
   /** The event with this id if the window still holds it. */
   get (id: number): FeedEvent | undefined {
-    if (id < this.windowStart) return undefined
-    return this.events[this.offset + id - this.windowStart]
+    return this.window.get(id)
   }
 
   /** Whether a tick is running (tests use it to see that a wake-up was not lost). */
@@ -242,10 +207,7 @@ export class EventFeed {
       if (Date.now() - this.gapSince > gapGiveUpMs && (await this.readCommittedHead()) >= Number(rows[0]?.id)) {
         this.options.log.error({ from: this.headId + 1, to: Number(rows[0]?.id) - 1 }, 'event ids missing from the events table; skipping them')
         this.headId = Number(rows[0]?.id) - 1
-        this.events = []
-        this.offset = 0
-        this.bytes = 0
-        this.windowStart = this.headId + 1
+        this.window.reset(this.headId + 1)
         this.gapSince = 0
         return true
       }
@@ -257,36 +219,12 @@ export class EventFeed {
   }
 
   private append (batch: FeedEvent[]): void {
-    for (const e of batch) {
-      this.events.push(e)
-      this.bytes += eventBytes(e)
-    }
+    this.window.append(batch)
     this.headId += batch.length
-    this.trim()
     for (const listener of this.batchListeners) {
       try { listener(batch) } catch (err) { this.options.log.error({ err }, 'feed listener failed') }
     }
     for (const w of [...this.headWaiters]) if (this.headId >= w.id) w.resolve()
-  }
-
-  /**
-   * Keeps the window within its event count and its bytes (25,000 edits of
-   * 4,000 escaped characters would otherwise hold 600 MB). Polls behind the
-   * window read from the database. The array is compacted in chunks, not on
-   * every batch.
-   */
-  private trim (): void {
-    let count = this.events.length - this.offset
-    while (count > 0 && (count > this.options.window || this.bytes > this.options.windowBytes)) {
-      this.bytes -= eventBytes(this.events[this.offset] as FeedEvent)
-      this.offset++
-      this.windowStart++
-      count--
-    }
-    if (this.offset > Math.max(1024, this.options.window / 4)) {
-      this.events = this.events.slice(this.offset)
-      this.offset = 0
-    }
   }
 
   private async readEphemeral (): Promise<void> {
@@ -301,19 +239,7 @@ export class EventFeed {
     for (const row of rows) {
       this.ephemeralHead = Math.max(this.ephemeralHead, Number(row.id))
       if (Number(row.created_at) < freshAfter) continue
-      const event: EphemeralEvent = {
-        roomId: Number(row.room_id),
-        userId: Number(row.user_id),
-        type: row.type,
-        json: eventJson({
-          id: null,
-          type: 'typing',
-          roomId: Number(row.room_id),
-          user: { id: String(row.user_id), username: row.username, displayName: row.display_name },
-          createdAt: Number(row.created_at),
-          payload: {}
-        })
-      }
+      const event = toEphemeralEvent(row)
       for (const listener of this.ephemeralListeners) {
         try { listener(event) } catch (err) { this.options.log.error({ err }, 'ephemeral listener failed') }
       }

@@ -10,7 +10,15 @@ import type { MessageService } from './service.js'
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema }
 const MessageParams = Type.Object({ room: RoomRef, id: Id })
 
-export default async function messageRoutes (root: FastifyInstance, opts: { messages: MessageService, limits: RateLimits }): Promise<void> {
+interface MessageRouteOptions { messages: MessageService, limits: RateLimits }
+
+export default async function messageRoutes (root: FastifyInstance, opts: MessageRouteOptions): Promise<void> {
+  registerPostingRoutes(root, opts)
+  registerChangeRoutes(root, opts)
+}
+
+/** Sending a message and reading a room's history. */
+function registerPostingRoutes (root: FastifyInstance, opts: MessageRouteOptions): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { messages, limits } = opts
 
@@ -43,6 +51,12 @@ export default async function messageRoutes (root: FastifyInstance, opts: { mess
     const before = request.query.before === undefined ? null : Number(request.query.before)
     return await messages.history(requireUser(request), request.params.room, before, request.query.limit ?? 50)
   })
+}
+
+/** Editing and deleting a message, and saying one is typing. */
+function registerChangeRoutes (root: FastifyInstance, opts: MessageRouteOptions): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { messages, limits } = opts
 
   app.patch('/rooms/:room/messages/:id', {
     // An edit costs what a send does (an event every reader receives): one budget for both.

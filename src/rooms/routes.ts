@@ -13,9 +13,20 @@ const RoomReply = Type.Object({ room: RoomSchema })
 const Visibility = Type.Union([Type.Literal('public'), Type.Literal('private')])
 const UsernameBody = Type.Object({ username: Username })
 
-export default async function roomRoutes (root: FastifyInstance, opts: { rooms: RoomService, limits: RateLimits }): Promise<void> {
+interface RoomRouteOptions { rooms: RoomService, limits: RateLimits }
+
+export default async function roomRoutes (root: FastifyInstance, opts: RoomRouteOptions): Promise<void> {
+  registerListingRoutes(root, opts)
+  registerMembershipRoutes(root, opts)
+  registerDirectAndReadRoutes(root, opts)
+  await root.register(moderationRoutes, { rooms: opts.rooms })
+  registerBlockRoutes(root, opts)
+}
+
+/** The caller's rooms, and the public channels to find one in. */
+function registerListingRoutes (root: FastifyInstance, opts: RoomRouteOptions): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const { rooms, limits } = opts
+  const { rooms } = opts
 
   app.get('/rooms', {
     schema: {
@@ -69,6 +80,12 @@ export default async function roomRoutes (root: FastifyInstance, opts: { rooms: 
       next: page.next
     }
   })
+}
+
+/** Creating, joining and leaving a room; inviting and listing its members. */
+function registerMembershipRoutes (root: FastifyInstance, opts: RoomRouteOptions): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { rooms, limits } = opts
 
   app.post('/rooms', {
     preHandler: limits.lookup,
@@ -113,6 +130,12 @@ export default async function roomRoutes (root: FastifyInstance, opts: { rooms: 
       response: { 200: Type.Object({ members: Type.Array(Type.Object({ id: Id, username: Type.String(), displayName: Type.String(), online: Type.Boolean(), role: Type.String() })) }), ...errors }
     }
   }, async (request) => ({ members: await rooms.members(requireUser(request), request.params.room) }))
+}
+
+/** Opening a direct room with someone, and marking how far the caller has read. */
+function registerDirectAndReadRoutes (root: FastifyInstance, opts: RoomRouteOptions): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { rooms, limits } = opts
 
   app.post('/direct', {
     preHandler: limits.lookup,
@@ -132,8 +155,12 @@ export default async function roomRoutes (root: FastifyInstance, opts: { rooms: 
     await rooms.markRead(requireUser(request), request.params.room, Number(request.body.eventId))
     return await reply.code(204).send(null)
   })
+}
 
-  await app.register(moderationRoutes, { rooms })
+/** Blocking, listing and unblocking users. */
+function registerBlockRoutes (root: FastifyInstance, opts: RoomRouteOptions): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const { rooms } = opts
 
   app.post('/blocks', {
     schema: { tags: ['rooms'], body: UsernameBody, response: { 204: NoContent, ...errors } }
