@@ -10,8 +10,15 @@ export { ClientDeparture } from './waiters.js'
 export interface PollEngineOptions {
   maxHeldPolls: number
   maxPollsPerUser: number
+  /** Held polls per client address (an IPv6 /64 is one); 0: no cap. */
+  maxPollsPerAddress: number
   /** About how many bytes of event JSON one answer may hold (at least one event always goes). */
   maxAnswerBytes: number
+}
+
+/** The one refusal for a poll past a cap on held polls (per account, per address); a cap of 0 is none. */
+function refuseAtCap (held: number, cap: number, whose: string): void {
+  if (cap > 0 && held >= cap) throw new AppError('rate_limited', `Too many polls are held ${whose} at once.`, { retryAfter: 5 })
 }
 
 /**
@@ -51,9 +58,9 @@ export class PollEngine {
     if (this.registry.size >= this.options.maxHeldPolls) {
       throw new AppError('unavailable', 'Too many polls are held on this server; try again shortly.', { retryAfter: 5 })
     }
-    if (this.registry.countFor(req.userId) >= this.options.maxPollsPerUser) {
-      throw new AppError('rate_limited', 'Too many polls are held for this account at once.', { retryAfter: 5 })
-    }
+    refuseAtCap(this.registry.countFor(req.userId), this.options.maxPollsPerUser, 'for this account')
+    // Many accounts from one address must not hold the whole server's polls.
+    refuseAtCap(this.registry.countFrom(req.address), this.options.maxPollsPerAddress, 'from this address')
     return await this.park(req, spans)
   }
 
@@ -160,6 +167,7 @@ export class PollEngine {
       const timer = setTimeout(onAbort, req.timeoutMs)
       const waiter: Waiter = {
         userId: req.userId,
+        address: req.address,
         cursor,
         limit: req.limit,
         // The one exit of a held poll: event, timeout, abort and shutdown all come here.
