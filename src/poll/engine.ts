@@ -16,11 +16,6 @@ export interface PollEngineOptions {
   maxAnswerBytes: number
 }
 
-/** The one refusal for a poll past a cap on held polls (per account, per address); a cap of 0 is none. */
-function refuseAtCap (held: number, cap: number, whose: string): void {
-  if (cap > 0 && held >= cap) throw new AppError('rate_limited', `Too many polls are held ${whose} at once.`, { retryAfter: 5 })
-}
-
 /**
  * Answers polls: at once from the in-memory window (or the database for a
  * client far behind) when something visible follows the cursor; otherwise the
@@ -58,9 +53,8 @@ export class PollEngine {
     if (this.registry.size >= this.options.maxHeldPolls) {
       throw new AppError('unavailable', 'Too many polls are held on this server; try again shortly.', { retryAfter: 5 })
     }
-    refuseAtCap(this.registry.countFor(req.userId), this.options.maxPollsPerUser, 'for this account')
-    // Many accounts from one address must not hold the whole server's polls.
-    refuseAtCap(this.registry.countFrom(req.address), this.options.maxPollsPerAddress, 'from this address')
+    const full = this.registry.fullCap(req, this.options.maxPollsPerUser, this.options.maxPollsPerAddress)
+    if (full !== null) throw new AppError('rate_limited', `Too many polls are held ${full} at once.`, { retryAfter: 5 })
     return await this.park(req, spans)
   }
 

@@ -31,6 +31,17 @@ export class WaiterRegistry {
 
   countFrom (address: string): number { return this.countByAddress.get(address) ?? 0 }
 
+  /**
+   * Which cap on held polls a new one would pass, if any: per account, or per
+   * address so that many accounts from one address cannot hold the whole
+   * server's polls. A cap of 0 is none.
+   */
+  fullCap (poll: { userId: number, address: string }, perUser: number, perAddress: number): 'for this account' | 'from this address' | null {
+    if (perUser > 0 && this.countFor(poll.userId) >= perUser) return 'for this account'
+    if (perAddress > 0 && this.countFrom(poll.address) >= perAddress) return 'from this address'
+    return null
+  }
+
   add (waiter: Waiter): void {
     let set = this.byUser.get(waiter.userId)
     if (set === undefined) { set = new Set(); this.byUser.set(waiter.userId, set) }
