@@ -182,6 +182,8 @@ async function main (): Promise<number> {
     // Twice the polls a user really holds: an aborted poll may still count for
     // a moment after the next scenario's pollers of that user have started.
     MAX_POLLS_PER_USER: String(opts.pollsPerUser * 2),
+    // Every poller is on this one machine: one address.
+    MAX_POLLS_PER_ADDRESS: '0',
     POLL_TIMEOUT: String(opts.pollTimeout)
   }
   let node = await startServer('server', serverEnv)

@@ -144,7 +144,9 @@ async function main (): Promise<number> {
     MAX_HELD_POLLS: '2000',
     // Aborted polls may linger on the server for a moment while the same
     // user's next poll is already there.
-    MAX_POLLS_PER_USER: String(pollersPerUser * 4)
+    MAX_POLLS_PER_USER: String(pollersPerUser * 4),
+    // Every poller is on this one machine: one address.
+    MAX_POLLS_PER_ADDRESS: '0'
   }
   // Node A creates the schema first; B then finds it in place rather than
   // racing A through the migrations.

@@ -41,6 +41,7 @@ export default fp(async function eventStream (app, opts: { config: Config }) {
   const engine: PollEngine = new PollEngine(feed, membership, {
     maxHeldPolls: config.maxHeldPolls,
     maxPollsPerUser: config.maxPollsPerUser,
+    maxPollsPerAddress: config.maxPollsPerAddress,
     maxAnswerBytes
   })
   const presence = new Presence(db, app.log, userId => engine.registry.hasUser(userId))

@@ -10,6 +10,8 @@ export { ClientDeparture } from './waiters.js'
 export interface PollEngineOptions {
   maxHeldPolls: number
   maxPollsPerUser: number
+  /** Held polls per client address (an IPv6 /64 is one); 0: no cap. */
+  maxPollsPerAddress: number
   /** About how many bytes of event JSON one answer may hold (at least one event always goes). */
   maxAnswerBytes: number
 }
@@ -51,9 +53,8 @@ export class PollEngine {
     if (this.registry.size >= this.options.maxHeldPolls) {
       throw new AppError('unavailable', 'Too many polls are held on this server; try again shortly.', { retryAfter: 5 })
     }
-    if (this.registry.countFor(req.userId) >= this.options.maxPollsPerUser) {
-      throw new AppError('rate_limited', 'Too many polls are held for this account at once.', { retryAfter: 5 })
-    }
+    const full = this.registry.fullCap(req, this.options.maxPollsPerUser, this.options.maxPollsPerAddress)
+    if (full !== null) throw new AppError('rate_limited', `Too many polls are held ${full} at once.`, { retryAfter: 5 })
     return await this.park(req, spans)
   }
 
@@ -160,6 +161,7 @@ export class PollEngine {
       const timer = setTimeout(onAbort, req.timeoutMs)
       const waiter: Waiter = {
         userId: req.userId,
+        address: req.address,
         cursor,
         limit: req.limit,
         // The one exit of a held poll: event, timeout, abort and shutdown all come here.

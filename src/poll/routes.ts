@@ -2,6 +2,7 @@ import type { FastifyInstance, LogLevel } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
+import { addressKey } from '../http/address.js'
 import { AppError } from '../http/errors.js'
 import { sendPrebuiltJson } from '../http/prebuilt-json.js'
 import { applySecurityHeaders } from '../http/security-headers.js'
@@ -20,6 +21,25 @@ export interface PollRoutesOptions {
 
 const cursorPattern = /^[0-9]{1,15}$/
 
+const pollSchema = {
+  tags: ['poll'],
+  description: 'Long poll: the events after `cursor` visible to the caller, held until one arrives or `timeout` seconds pass.',
+  querystring: Type.Object({
+    cursor: Type.Optional(Type.String({ maxLength: 64, description: 'Opaque; from the previous answer. Without it: the current head.' })),
+    // Out-of-range timeouts are capped rather than refused (the contract says so).
+    timeout: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 }))
+  }),
+  response: {
+    200: Type.Object({ events: Type.Array(EventSchema), cursor: Type.String(), hasMore: Type.Boolean() }),
+    400: ErrorSchema,
+    401: ErrorSchema,
+    409: ErrorSchema,
+    429: ErrorSchema,
+    503: ErrorSchema
+  }
+}
+
 export default async function pollRoutes (root: FastifyInstance, opts: PollRoutesOptions): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { engine, presence } = opts
@@ -36,24 +56,7 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
       applySecurityHeaders(request.raw, reply.raw)
       return payload
     },
-    schema: {
-      tags: ['poll'],
-      description: 'Long poll: the events after `cursor` visible to the caller, held until one arrives or `timeout` seconds pass.',
-      querystring: Type.Object({
-        cursor: Type.Optional(Type.String({ maxLength: 64, description: 'Opaque; from the previous answer. Without it: the current head.' })),
-        // Out-of-range timeouts are capped rather than refused (the contract says so).
-        timeout: Type.Optional(Type.Integer({ minimum: 0 })),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 }))
-      }),
-      response: {
-        200: Type.Object({ events: Type.Array(EventSchema), cursor: Type.String(), hasMore: Type.Boolean() }),
-        400: ErrorSchema,
-        401: ErrorSchema,
-        409: ErrorSchema,
-        429: ErrorSchema,
-        503: ErrorSchema
-      }
-    }
+    schema: pollSchema
   }, async (request, reply) => {
     const user = requireUser(request)
     const { cursor: rawCursor, timeout, limit } = request.query
@@ -73,6 +76,7 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
     try {
       const answer = await engine.poll({
         userId: user.id,
+        address: addressKey(request.ip),
         cursor: rawCursor === undefined ? null : Number(rawCursor),
         limit: limit ?? 100,
         timeoutMs: timeoutSeconds * 1000,

@@ -1,6 +1,8 @@
 /** A held poll: parked until something visible arrives, its time runs out, or its client leaves. */
 export interface Waiter {
   userId: number
+  /** The client's address key (`addressKey`): what the per-address cap counts by. */
+  address: string
   cursor: number
   limit: number
   /** Answers the poll; the first call wins, later ones are ignored. */
@@ -14,11 +16,12 @@ export interface PollAnswer {
 }
 
 /**
- * The in-process registry of held polls, by user. It only stores and finds
- * waiters; deciding what each one may see is the engine's job.
+ * The in-process registry of held polls, by user (and counted by address). It
+ * only stores and finds waiters; deciding what each one may see is the engine's job.
  */
 export class WaiterRegistry {
   private readonly byUser = new Map<number, Set<Waiter>>()
+  private readonly countByAddress = new Map<string, number>()
   private count = 0
 
   get size (): number { return this.count }
@@ -26,18 +29,36 @@ export class WaiterRegistry {
 
   countFor (userId: number): number { return this.byUser.get(userId)?.size ?? 0 }
 
+  countFrom (address: string): number { return this.countByAddress.get(address) ?? 0 }
+
+  /**
+   * Which cap on held polls a new one would pass, if any: per account, or per
+   * address so that many accounts from one address cannot hold the whole
+   * server's polls. A cap of 0 is none.
+   */
+  fullCap (poll: { userId: number, address: string }, perUser: number, perAddress: number): 'for this account' | 'from this address' | null {
+    if (perUser > 0 && this.countFor(poll.userId) >= perUser) return 'for this account'
+    if (perAddress > 0 && this.countFrom(poll.address) >= perAddress) return 'from this address'
+    return null
+  }
+
   add (waiter: Waiter): void {
     let set = this.byUser.get(waiter.userId)
     if (set === undefined) { set = new Set(); this.byUser.set(waiter.userId, set) }
     set.add(waiter)
+    this.countByAddress.set(waiter.address, this.countFrom(waiter.address) + 1)
     this.count++
   }
 
+  /** The one way out of the registry, so both counts always drop together. */
   remove (waiter: Waiter): void {
     const set = this.byUser.get(waiter.userId)
     if (set === undefined || !set.delete(waiter)) return
     this.count--
     if (set.size === 0) this.byUser.delete(waiter.userId)
+    const left = this.countFrom(waiter.address) - 1
+    if (left > 0) this.countByAddress.set(waiter.address, left)
+    else this.countByAddress.delete(waiter.address)
   }
 
   of (userId: number): ReadonlySet<Waiter> | undefined { return this.byUser.get(userId) }
@@ -70,6 +91,8 @@ export class ClientDeparture {
 
 export interface PollRequest {
   userId: number
+  /** The client's address key (`addressKey` of the request's address). */
+  address: string
   cursor: number | null
   limit: number
   timeoutMs: number

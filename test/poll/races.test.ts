@@ -58,7 +58,7 @@ t.test('a poll that parks after the shutdown released every held poll answers at
   const cursor = Number((await as(app, alice, 'GET', '/api/poll')).json().cursor)
   const engine = app.engine
   // The poll passes the closing check, then waits on the database (its memberships)...
-  const pending = engine.poll({ userId: Number(alice.user.id), cursor, limit: 10, timeoutMs: 30000, departure: new ClientDeparture() })
+  const pending = engine.poll({ userId: Number(alice.user.id), address: '127.0.0.1', cursor, limit: 10, timeoutMs: 30000, departure: new ClientDeparture() })
   // ...while the shutdown begins.
   engine.releaseAll()
   const held = new Promise<'held'>(resolve => setTimeout(() => resolve('held'), 5000).unref())
