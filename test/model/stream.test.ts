@@ -118,7 +118,8 @@ class Join implements Cmd {
 
 class Invite implements Cmd {
   constructor (readonly actor: number, readonly user: number, readonly room: RoomKey) {}
-  check (m: Readonly<StreamModel>): boolean { return m.isMember(this.actor, this.room) && this.actor !== this.user }
+  // Any member adds to the public channel; only the owner (the host) or a moderator to the private one.
+  check (m: Readonly<StreamModel>): boolean { return m.isMember(this.actor, this.room) && this.actor !== this.user && (this.room === 'pub' || this.actor === host) }
   async run (m: StreamModel, r: Real): Promise<void> {
     const res = await call(r.nodes[1]!.url, `/api/rooms/${r.rooms[this.room].id}/members`, r.tokens[this.actor]!, 'POST', { username: r.usernames[this.user] })
     const already = m.isMember(this.user, this.room)
@@ -269,7 +270,7 @@ t.test('the stream matches the model: two nodes, alternating polls, restarts, st
     const username = `model${i}`
     const res = await fetch(`${nodes[0]!.url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: 'password-for-tests' }) })
     const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string
-    const token = await fetch(`${nodes[0]!.url}/api/tokens`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'model' }) })
+    const token = await fetch(`${nodes[0]!.url}/api/tokens`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'model', password: 'password-for-tests' }) })
     usernames.push(username)
     tokens.push((await token.json()).token)
   }
