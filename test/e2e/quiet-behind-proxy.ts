@@ -31,14 +31,8 @@ export async function quietBehindProxy (t: Test, pollTimeout: number | null): Pr
   const consoleErrors: string[] = []
   alice.on('console', msg => { if (msg.type() === 'error') consoleErrors.push(msg.text()) })
 
-  await register(alice, chat.home, 'alice')
-  await register(bob, chat.home, 'bob')
-  await createRoom(alice, 'quiet')
-  await joinRoom(bob, 'quiet')
-  await say(bob, 'before the quiet')
-  await waitForMessage(alice, 'before the quiet')
-
-  // Every poll of alice's browser: when it started and ended, and how.
+  // Every poll of alice's browser from sign-in on (the first cut comes ~30 s
+  // after it, possibly before the quiet): when it started and ended, and how.
   const polls: PollSeen[] = []
   const open = new Map<Request, PollSeen>()
   aliceContext.on('request', req => {
@@ -57,6 +51,13 @@ export async function quietBehindProxy (t: Test, pollTimeout: number | null): Pr
   }
   aliceContext.on('requestfinished', req => { finish(req).catch(() => {}) })
   aliceContext.on('requestfailed', req => { finish(req).catch(() => {}) })
+
+  await register(alice, chat.home, 'alice')
+  await register(bob, chat.home, 'bob')
+  await createRoom(alice, 'quiet')
+  await joinRoom(bob, 'quiet')
+  await say(bob, 'before the quiet')
+  await waitForMessage(alice, 'before the quiet')
 
   // Every text the status indicator shows from now on.
   await until('connected', async () => /Connected/.test(await alice.getByRole('status').textContent() ?? ''))
