@@ -95,7 +95,8 @@ export async function startApp (t: Teardown, env: Record<string, string> = {}): 
     DATA_DIR: db.dataDir,
     SESSION_SECRET,
     ...env
-  }, { basePath: '/chat' })
+  // A generous start-up time: on a busy 2-core machine tsx compiles the server for tens of seconds.
+  }, { basePath: '/chat', timeoutMs: 60000 })
 }
 
 export interface Proxy {
