@@ -37,6 +37,18 @@ async function * multipartParts (request: FastifyRequest, maxBytes: number): Asy
   }
 }
 
+/**
+ * A multipart body that breaks off or lies (cut characters, no closing
+ * boundary, bad part headers) fails inside busboy with a plain Error: that is
+ * the client's bad body (400), never a server fault.
+ */
+function unreadableMultipart (err: unknown, request: FastifyRequest): unknown {
+  if (!request.isMultipart() || err instanceof AppError || !(err instanceof Error)) return err
+  if ((err as { statusCode?: number }).statusCode !== undefined) return err
+  if (!/form|part|boundary|multipart/i.test(err.message)) return err
+  return invalidFields({ body: 'is not a readable multipart/form-data body' })
+}
+
 /** A raw body: one file, named by `?filename=`, with optional `text` and `clientId` in the query too. */
 async function * rawParts (request: FastifyRequest, query: { filename?: string, text?: string, clientId?: string }): AsyncGenerator<UploadPart> {
   const body = request.body as Readable | undefined
@@ -86,7 +98,7 @@ export default async function attachmentRoutes (root: FastifyInstance, opts: Att
   }, async (request, reply) => {
     const user = requireUser(request)
     const parts = request.isMultipart() ? multipartParts(request, maxBytes) : rawParts(request, request.query)
-    const result = await attachments.upload(user, request.params.room, parts)
+    const result = await attachments.upload(user, request.params.room, parts).catch((err: unknown) => { throw unreadableMultipart(err, request) })
     return await sendPrebuiltJson(reply.code(result.created ? 201 : 200), `{"event":${result.json}}`)
   })
 

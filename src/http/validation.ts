@@ -13,6 +13,7 @@ const fastifyDefaults: Options = { coerceTypes: 'array', useDefaults: true, remo
  */
 export default fp(async function strictBodies (app: FastifyInstance) {
   const urlParts = new Ajv(fastifyDefaults)
-  const bodies = new Ajv({ ...fastifyDefaults, coerceTypes: false, allErrors: true })
+  // A body schema that closes itself (additionalProperties: false) refuses a stray field rather than dropping it.
+  const bodies = new Ajv({ ...fastifyDefaults, coerceTypes: false, removeAdditional: false, allErrors: true })
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies : urlParts).compile(schema))
 }, { name: 'strict-bodies' })

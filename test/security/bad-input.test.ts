@@ -75,6 +75,9 @@ function targets (w: World): Target[] {
     { method: 'POST', path: '/api/rooms/{room}/members', body: { username: w.outsider.user.username }, bad: { username }, required: ['username'] },
     { method: 'GET', path: '/api/rooms/{room}/members' },
     { method: 'POST', path: '/api/rooms/{room}/messages', body: { text: 'hello', clientId: 'c1' }, bad: { text: text(4000), clientId: line(64) }, required: ['text'], plainText: true },
+    { method: 'GET', path: '/api/search', badQuery: { q: fc.constantFrom('', 'x'.repeat(201)), limit: badLimit(100), before: fc.constantFrom('', 'abc', '-1') } },
+    { method: 'POST', path: '/api/rooms/{room}/attachments' },
+    { method: 'GET', path: '/api/files/{id}/{name}' },
     { method: 'GET', path: '/api/rooms/{room}/messages', badQuery: { before: badMessageId.filter(v => !/^[0-9]{1,18}$/.test(v)), limit: badLimit(200) } },
     { method: 'PATCH', path: '/api/rooms/{room}/messages/{id}', body: { text: 'edited' }, bad: { text: text(4000) }, required: ['text'] },
     { method: 'DELETE', path: '/api/rooms/{room}/messages/{id}' },
@@ -172,7 +175,7 @@ const encodePath = (v: string): string => /%/.test(v) ? v : encodeURIComponent(v
 
 function toRequest (x: Target, d: Defect, w: World, credentials: Record<string, string>): InjectOptions {
   // {id} is the message's id: as a webhook id it names none, so webhook routes answer 404 at most.
-  const params: Record<string, string> = { room: w.room.name, id: w.messageId, token: w.tokenId, secret: w.hookSecret, username: w.outsider.user.username, code: 'no-such-code' }
+  const params: Record<string, string> = { name: 'x.png', room: w.room.name, id: w.messageId, token: w.tokenId, secret: w.hookSecret, username: w.outsider.user.username, code: 'no-such-code' }
   if (d.kind === 'param') params[d.name] = d.value
   const path = x.path.replace(/\{(\w+)\}/g, (_, name: string) => encodePath(params[name] as string))
   const query = d.kind === 'query' ? `?${d.name}=${encodeURIComponent(d.value)}` : ''

@@ -49,7 +49,7 @@ t.test('security headers on API, static and error answers', async t => {
 t.test('API tokens are stored hashed; the session secret is nowhere in answers', async t => {
   const app = await buildTestApp(t)
   const alice = await register(app, 'alice')
-  const created = (await as(app, alice, 'POST', '/api/tokens', { name: 'cron' })).json()
+  const created = (await as(app, alice, 'POST', '/api/tokens', { name: 'cron', password: 'correct horse battery' })).json()
   const rows = await app.database.db.selectFrom('api_tokens').selectAll().execute()
   t.equal(rows.length, 1)
   const stored = JSON.stringify(rows)
