@@ -76,7 +76,7 @@ t.test('the request log of a real server holds no cookie, token or password', as
   const cookie = (reg.headers.get('set-cookie') ?? '').split(';')[0] as string
   const sealed = cookie.slice(cookie.indexOf('=') + 1)
   t.match(sealed, /^Fe26/)
-  const token = (await (await fetch(`${server.url}/api/tokens`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'log' }) })).json()).token as string
+  const token = (await (await fetch(`${server.url}/api/tokens`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'log', password }) })).json()).token as string
   t.equal((await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status, 200)
   t.equal((await fetch(`${server.url}/api/me`, { headers: { cookie } })).status, 200)
   await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, authorization: `Bearer ${token}` }, body: JSON.stringify({ username: 'logcheck', password: 'wrong but secret' }) })
