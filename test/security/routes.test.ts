@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { as, buildTestApp, register, type Session } from '../helper.js'
-import { appRoutes, buildWorld, ignoredRoute, tableCounts, type World } from './world.js'
+import { appRoutes, buildWorld, ignoredRoute, ownWorld, tableCounts } from './world.js'
 
 /** What a request needs from the world it runs in. */
 interface Ctx {
@@ -87,27 +87,6 @@ const table: Record<string, RouteCase> = {
   'GET /api/rooms/:room/outgoing-webhooks': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks` }) },
   'DELETE /api/rooms/:room/outgoing-webhooks/:id': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}` }) },
   'POST /api/rooms/:room/outgoing-webhooks/:id/resume': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}/resume` }) }
-}
-
-/** One account's own private room with a message and a token: what a route may use up. */
-async function ownWorld (app: FastifyInstance, prefix: string): Promise<Omit<World, 'outsider'>> {
-  const owner = await register(app, `${prefix}owner`)
-  const name = `${prefix}-secret`
-  const room = (await as(app, owner, 'POST', '/api/rooms', { name, visibility: 'private' })).json().room
-  const messageId = (await as(app, owner, 'POST', `/api/rooms/${name}/messages`, { text: 'hello' })).json().event.id
-  const created = (await as(app, owner, 'POST', '/api/tokens', { name: 'script', password })).json()
-  const incoming = (await as(app, owner, 'POST', `/api/rooms/${name}/incoming-webhooks`, { name: 'ci' })).json()
-  const outgoing = (await as(app, owner, 'POST', `/api/rooms/${name}/outgoing-webhooks`, { url: 'http://93.184.216.34/hook' })).json()
-  return {
-    owner,
-    room: { id: room.id, name },
-    messageId,
-    tokenId: created.id,
-    token: created.token,
-    incomingId: incoming.id,
-    hookSecret: String(incoming.url).split('/').pop() as string,
-    outgoingId: outgoing.id
-  }
 }
 
 const methodOf = (route: string): 'GET' | 'POST' | 'PATCH' | 'DELETE' => route.split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE'

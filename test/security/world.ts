@@ -41,18 +41,17 @@ export interface World {
   outgoingId: string
 }
 
-export async function buildWorld (app: FastifyInstance, prefix = 'w'): Promise<World> {
+/** One account's own private room with a message, a token and both kinds of webhook: what a route may use up. */
+export async function ownWorld (app: FastifyInstance, prefix: string): Promise<Omit<World, 'outsider'>> {
   const owner = await register(app, `${prefix}owner`)
-  const outsider = await register(app, `${prefix}outsider`)
   const name = `${prefix}-secret`
   const room = (await as(app, owner, 'POST', '/api/rooms', { name, visibility: 'private' })).json().room
-  const messageId = (await as(app, owner, 'POST', `/api/rooms/${name as string}/messages`, { text: 'hello' })).json().event.id
+  const messageId = (await as(app, owner, 'POST', `/api/rooms/${name}/messages`, { text: 'hello' })).json().event.id
   const created = (await as(app, owner, 'POST', '/api/tokens', { name: 'script', password: 'correct horse battery' })).json()
   const incoming = (await as(app, owner, 'POST', `/api/rooms/${name}/incoming-webhooks`, { name: 'ci' })).json()
   const outgoing = (await as(app, owner, 'POST', `/api/rooms/${name}/outgoing-webhooks`, { url: 'http://93.184.216.34/hook' })).json()
   return {
     owner,
-    outsider,
     room: { id: room.id, name },
     messageId,
     tokenId: created.id,
@@ -61,6 +60,11 @@ export async function buildWorld (app: FastifyInstance, prefix = 'w'): Promise<W
     hookSecret: String(incoming.url).split('/').pop() as string,
     outgoingId: outgoing.id
   }
+}
+
+export async function buildWorld (app: FastifyInstance, prefix = 'w'): Promise<World> {
+  const own = await ownWorld(app, prefix)
+  return { ...own, outsider: await register(app, `${prefix}outsider`) }
 }
 
 /** Row counts of every table a request could grow. */
