@@ -21,6 +21,12 @@ openUp(work)
 t.teardown(() => rmSync(work, { recursive: true, force: true }))
 const app = join(work, 'app')
 
+// One database for both starts (the file's, not a subtest's: it must outlive the first). Made before the
+// subtests: their spawnSync calls block the event loop for many seconds, and a connection being opened
+// meanwhile would miss its connect timeout.
+const { dataDir, databaseUrl } = await createTestDatabase(t)
+openUp(dataDir, 0o777)
+
 const run = (command: string, args: string[], cwd: string, env: Record<string, string> = {}): string => {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 400000 })
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`)
@@ -67,9 +73,6 @@ t.test('npm ci --omit=dev installs it without TypeScript', async t => {
   openUp(app)
 })
 
-// One database for both starts (the file's, not a subtest's: it must outlive the first).
-const { dataDir, databaseUrl } = await createTestDatabase(t)
-openUp(dataDir, 0o777)
 let cookie = ''
 
 t.test('a supervisor runs node dist/server.js: register and chat', async t => {
