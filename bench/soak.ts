@@ -19,6 +19,7 @@ import { runMain } from './lib/cleanup.js'
 import { Histogram, fmt, fmtInt, table } from './lib/histogram.js'
 import { rssBytes } from './lib/proc.js'
 import { createDatabase, sessionSecret, startServer } from './lib/server.js'
+import { churnLoop, driftCounters, expectedFor, readDriftEvents } from './lib/drift.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -78,7 +79,11 @@ interface Poller {
   /** 0: always node A, 1: always node B, 2: alternate between polls. */
   mode: number
   cursor: string
+  /** The starting cursor: what came before it is not this poller's to receive. */
+  from: bigint
   seen: Set<string>
+  /** Events of the churning room received (their expected set is read from the database at the end). */
+  driftSeen: Set<string>
   lastSeq: Int32Array
   /**
    * False after a hang-up or an offline pause: the next answer's events waited
@@ -203,8 +208,12 @@ async function main (): Promise<number> {
   if (typeof direct?.room?.id !== 'string') throw new ContractError(`POST /api/direct answered no room id: ${JSON.stringify(direct)}`)
   addMember(direct.room.id, 0)
   addMember(direct.room.id, 1)
+  // drift: a public channel users keep joining and leaving (bench/lib/drift.ts); its owner, user 0, stays.
+  const drift = await api(0).expect(201, 'POST', '/api/rooms', { token: tok(0), json: { name: 'drift', visibility: 'public' } })
+  const driftId: string = drift.room.id
   const privateIsPrivate = await api(0).call('POST', `/api/rooms/${odd}/join`, { token: tok(0) })
-  if (privateIsPrivate.status !== 403) anomaly('joining a private room without an invitation was not refused', `${describeExchange('POST', `/api/rooms/${odd}/join`, undefined, privateIsPrivate)}`)
+  // Contract v2: a private room is not there for someone outside it.
+  if (privateIsPrivate.status !== 404) anomaly('joining a private room without an invitation was not answered 404', `${describeExchange('POST', `/api/rooms/${odd}/join`, undefined, privateIsPrivate)}`)
 
   // --- pollers ---------------------------------------------------------------
   const pollers: Poller[] = []
@@ -215,7 +224,7 @@ async function main (): Promise<number> {
     const user = j % userCount
     const start = await pollPools[j % 2]?.expect(200, 'GET', '/api/poll', { token: tok(user) })
     if (typeof start?.cursor !== 'string') throw new ContractError(`GET /api/poll without cursor answered ${JSON.stringify(start)}`)
-    pollers.push({ idx: j, user, mode: j % 3, cursor: start.cursor, seen: new Set(), lastSeq: new Int32Array(userCount).fill(-1), timed: true })
+    pollers.push({ idx: j, user, mode: j % 3, cursor: start.cursor, from: BigInt(start.cursor), seen: new Set(), driftSeen: new Set(), lastSeq: new Int32Array(userCount).fill(-1), timed: true })
   }
   const pollersOf = (roomId: string): number[] => {
     const set = members.get(roomId)
@@ -288,6 +297,11 @@ async function main (): Promise<number> {
       for (const ev of reply.body.events as any[]) {
         if (ev.type === 'typing') {
           counters.ephemeral++
+          continue
+        }
+        if (ev.roomId === driftId) {
+          if (p.seen.has(ev.id)) counters.duplicates++
+          else { p.seen.add(ev.id); p.driftSeen.add(ev.id) }
           continue
         }
         if (members.get(ev.roomId)?.has(p.user) !== true) {
@@ -438,6 +452,8 @@ async function main (): Promise<number> {
   const until = t0 + minutes * 60_000
   const loops = pollers.map(pollLoop)
   const senders = users.map(async (_, u) => await sendLoop(u, until))
+  const onDriftError = (what: string, status: number, text: string): void => anomaly(`${what} → ${status}`, text.slice(0, 300))
+  const churners = users.slice(1).map(async (u, i) => await churnLoop(() => api(i), u, driftId, until, onDriftError))
   console.log(`${userCount} users, ${pollerCount} pollers, rooms: general, team-even (public), team-odd (private), one direct; ~${rate} msg/s for ${minutes} min\n`)
 
   /** Events accepted before `olderThan` that some member poller still lacks, and the missing deliveries. */
@@ -469,7 +485,7 @@ async function main (): Promise<number> {
   const widths = header.map(h => Math.max(h.length, 9))
   const print = (cells: string[]): void => console.log(cells.map((c, i) => i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)).join(' '))
   print(header)
-  const sendersDone = Promise.all(senders)
+  const sendersDone = Promise.all([...senders, ...churners])
   let nextReport = t0 + REPORT_EVERY_MS
   while (performance.now() < until) {
     await sleep(Math.min(500, Math.max(0, until - performance.now())))
@@ -490,6 +506,14 @@ async function main (): Promise<number> {
   }
   print(line('drained'))
   const finalLost = lostNow(Infinity)
+  // The churning room, judged by the order the database gave its joins, leaves and messages.
+  const driftEvents = db.url === undefined ? [] : await readDriftEvents(db.url, driftId)
+  const driftExpected = pollers.map(p => expectedFor(driftEvents, Number((users[p.user] as BenchUser).id), p.from))
+  const driftMissing = (): number => pollers.reduce((n, p, j) => n + [...(driftExpected[j] as Set<string>)].filter(id => !p.driftSeen.has(id)).length, 0)
+  for (const waitEnd = performance.now() + LOST_AFTER_MS; driftMissing() > 0 && performance.now() < waitEnd;) await sleep(250)
+  const driftLost = driftMissing()
+  const driftLeaked = pollers.reduce((n, p, j) => n + [...p.driftSeen].filter(id => !(driftExpected[j] as Set<string>).has(id)).length, 0)
+  if (driftLeaked > 0) anomaly('drift: an event outside the poller\'s membership span was delivered', `${driftLeaked} deliveries`)
   stopping = true
   // The pollers still hold polls: hang them up (a poll whose client goes away
   // must be forgotten) and give the loops a moment to return.
@@ -520,6 +544,8 @@ async function main (): Promise<number> {
     ['duplicated', fmtInt(counters.duplicates)],
     ['out of order (per sender)', fmtInt(counters.outOfOrder)],
     ['leaked to non-members', fmtInt(counters.leaked)],
+    ['drift room: joins / leaves / messages (errors)', `${fmtInt(driftCounters.joins)} / ${fmtInt(driftCounters.leaves)} / ${fmtInt(driftCounters.sends)} (${driftCounters.errors})`],
+    ['drift room: events / missing / outside the membership span', `${fmtInt(driftEvents.length)} / ${fmtInt(driftLost)} / ${fmtInt(driftLeaked)}`],
     ['events no client sent', fmtInt(unexplained)],
     ['latency p50 / p99 / max ms (timed answers)', `${fmt(overall.quantile(0.5))} / ${fmt(overall.quantile(0.99))} / ${fmt(overall.max)}`],
     ['polls / aborted mid-poll / offline pauses', `${fmtInt(counters.polls)} / ${fmtInt(counters.aborts)} / ${fmtInt(counters.offline)}`],
@@ -536,7 +562,7 @@ async function main (): Promise<number> {
     for (const [kind, { count, example }] of anomalies) console.log(`  ${fmtInt(count)} × ${kind}\n      e.g. ${example}`)
   }
   await Promise.all(nodes.map(async n => await n.stop()))
-  const bad = finalLost.deliveries + counters.duplicates + counters.outOfOrder + counters.leaked + counters.idempotencyViolations
+  const bad = finalLost.deliveries + counters.duplicates + counters.outOfOrder + counters.leaked + counters.idempotencyViolations + driftLost + driftLeaked
   if (bad > 0 || counters.sendsAccepted === 0) {
     console.log('\nFAILED: the delivery guarantee was broken (see lost / duplicated / out of order / leaked above)')
     return 1
