@@ -276,6 +276,12 @@ export function newerLoaded (state, roomId, events, hasMore) {
   return { ...next, newer: Boolean(hasMore) && events.length > 0 }
 }
 
+/** Leaves a window around an older message for the newest page (to be loaded): where a message we send goes. */
+export function backToLatest (state) {
+  if (!state.newer) return state
+  return { ...state, messages: [], history: 'loading', hasMore: false, newer: false, focus: null }
+}
+
 // ---------------------------------------------------------------- uploads
 
 export function uploadAdded (state, upload) {

@@ -25,6 +25,7 @@ interface StateModule {
   jumpStarted: Update
   aroundLoaded: Update
   newerLoaded: Update
+  backToLatest: Update
   uploadAdded: Update
   uploadChanged: Update
   uploadSent: Update
@@ -255,6 +256,10 @@ t.test('a jump to a message on screen only marks it; the newest page replaces an
   t.equal(latest.hasMore, true)
   const sent = s.messageSent(old, 'c', message('102', '10', me, { clientId: 'c' }))
   t.same(sent.messages.map((m: any) => m.id), ['020', '030'], 'our own message waits for the newest page too')
+  const back = s.backToLatest(old)
+  t.same([back.messages, back.newer, back.focus, back.history], [[], false, null, 'loading'], 'sending from an old window goes back to the newest')
+  t.same(s.messageSent(back, 'c', message('102', '10', me, { clientId: 'c' })).messages.map((m: any) => m.id), ['102'])
+  t.equal(s.backToLatest(state), state, 'already there')
 })
 
 t.test('search: results for the current query only, pages appended', async t => {
