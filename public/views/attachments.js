@@ -57,7 +57,7 @@ export function createAttachments ({ onFiles, onCancel, onRetry }) {
     if (chooser.files && chooser.files.length) onFiles([...chooser.files])
     chooser.value = ''
   })
-  const button = h('button', { type: 'button', class: 'attach', 'aria-label': 'Attach files', title: 'Attach files', onclick: () => chooser.click() }, '📎')
+  const button = h('button', { type: 'button', class: 'attach', 'aria-label': 'Attach files', title: 'Attach files (or drop them here, or paste a screenshot)', onclick: () => chooser.click() }, '+')
   const list = h('ul', { class: 'uploads', 'aria-label': 'Uploads' })
 
   /** Drops anywhere on `zone` (the log and the composer) and pastes into it share files. */

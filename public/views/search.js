@@ -48,7 +48,7 @@ export function createSearch ({ onSearch, onMore, onOpen, onClose }) {
         h('span', { class: 'meta' },
           h('span', { class: 'room-of' }, room ? roomLabel(state, room) : 'a room you left'), ' · ',
           h('span', { class: 'author' }, displayName(ev.user)), ' · ', timeEl(ev.createdAt)),
-        h('span', { class: 'text' }, markWords(h('span', {}, ev.text || ''), words), files ? h('span', { class: 'muted' }, ` 📎 ${files}`) : '')))
+        h('span', { class: 'text' }, markWords(h('span', {}, ev.text || ''), words), files ? h('span', { class: 'muted' }, ` (files: ${files})`) : '')))
   }
 
   let last = null
