@@ -25,6 +25,10 @@ async function sendFromPage (page: Page, room: string, texts: string[]): Promise
   }, { room, texts })
 }
 
+// Two browsers, a server started by tsx and a throttled upload: on a machine shared by several test runs
+// this takes up to three minutes, more than .taprc's default allows.
+t.setTimeout(6 * 60 * 1000)
+
 t.test('files and search between two browsers', async t => {
   const chat = await startChat(t, { basePath: '/chat', env: { RATE_SEND_MAX: '1000' } })
   const browser = await launchBrowser(t)
