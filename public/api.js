@@ -25,7 +25,8 @@ export class ApiError extends Error {
   }
 }
 
-function parseRetryAfter (value) {
+/** Retry-After in milliseconds (seconds or an HTTP date), or null. */
+export function parseRetryAfter (value) {
   if (value === null || value === '') return null
   const seconds = Number(value)
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
@@ -102,10 +103,17 @@ export const api = {
   addMember: (room, username) => request('POST', `api/rooms/${enc(room)}/members`, { username }),
   direct: (username) => request('POST', 'api/direct', { username }),
 
-  history: (room, before, limit = 50) => {
+  /** A page of history: the newest before `before`, or (with `after`) the oldest after it. */
+  history: (room, before, limit = 50, after = null) => {
     const q = new URLSearchParams({ limit: String(limit) })
     if (before) q.set('before', before)
+    if (after) q.set('after', after)
     return request('GET', `api/rooms/${enc(room)}/messages?${q}`)
+  },
+  search: (q, before = null, limit = 20) => {
+    const params = new URLSearchParams({ q, limit: String(limit) })
+    if (before) params.set('before', before)
+    return request('GET', `api/search?${params}`)
   },
   send: (room, text, clientId) => request('POST', `api/rooms/${enc(room)}/messages`, { text, clientId }),
   edit: (room, id, text) => request('PATCH', `api/rooms/${enc(room)}/messages/${enc(id)}`, { text }),

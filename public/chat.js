@@ -11,6 +11,10 @@ import { createLog } from './views/log.js'
 import { createComposer } from './views/composer.js'
 import { createMembers } from './views/members.js'
 import { createLayout } from './views/layout.js'
+import { createAttachments } from './views/attachments.js'
+import { createSearch } from './views/search.js'
+import { Uploads } from './upload.js'
+import { Finder } from './finder.js'
 import { notifyDirectMessage } from './notify.js'
 import { openNewRoom, openBrowse, openDirect, openAccount } from './dialogs.js'
 
@@ -30,6 +34,8 @@ export class ChatView {
       onDelivered: () => this.markRead()
     })
     this.sync = new Sync(this.store, { onError: (err, what) => this.handleError(err, what), onNotMember: () => this.refreshRoomsSoon() })
+    this.uploads = new Uploads(this.store, { onUnauthenticated: () => this.onSignedOut(SESSION_ENDED), onDelivered: () => this.markRead() })
+    this.finder = new Finder(this.store, { onError: (err, what) => this.handleError(err, what), onCaughtUp: () => this.loadLatest() })
     this.destroyed = false
     this.lastTypingSent = 0
     this.refreshRoomsSoon = debounce(() => { this.sync.loadRooms().then(() => this.route()) }, 250)
@@ -55,6 +61,7 @@ export class ChatView {
   destroy () {
     this.destroyed = true
     this.outbox.stop()
+    this.uploads.stop()
     this.sync.stop()
     document.removeEventListener('visibilitychange', this.onVisibility)
     window.removeEventListener('focus', this.onVisibility)
@@ -69,18 +76,30 @@ export class ChatView {
 
   build (root, me, onSignOut) {
     const app = this.dialogHost()
-    this.topbar = createTopbar({ me, onMenu: () => this.layout.toggleSidebar(), onAccount: () => openAccount(app), onSignOut })
+    this.search = createSearch({
+      onSearch: (q) => this.finder.search(q),
+      onMore: () => this.finder.more(),
+      onOpen: (ev) => this.openResult(ev),
+      onClose: () => this.store.update(S.searchClosed)
+    })
+    this.topbar = createTopbar({ me, search: this.search.form, onMenu: () => this.layout.toggleSidebar(), onAccount: () => openAccount(app), onSignOut })
     this.rooms = createRoomList({ onNewRoom: () => openNewRoom(app), onBrowse: () => openBrowse(app), onDirect: () => openDirect(app) })
     this.head = createRoomHead({ onToggleMembers: () => this.layout.toggleMembers(), onLeave: () => this.leaveRoom() })
     this.log = createLog({
       onNearTop: () => this.sync.loadOlder(),
+      onNearBottom: () => this.finder.loadNewer(),
       onScroll: () => this.markReadSoon(),
       onEdit: (id, text) => this.sync.edit(id, text),
       onDelete: (id) => this.sync.remove(id),
       onRetry: (clientId) => this.outbox.retry(clientId),
       onDiscard: (clientId) => this.outbox.discard(clientId)
     })
-    this.composer = createComposer({ onSend: (text) => this.send(text), onTyping: () => this.typed() })
+    this.files = createAttachments({
+      onFiles: (files) => { if (this.state.roomId !== null) this.uploads.add(this.state.roomId, files) },
+      onCancel: (clientId) => this.uploads.cancel(clientId),
+      onRetry: (clientId) => this.uploads.retry(clientId)
+    })
+    this.composer = createComposer({ onSend: (text) => this.send(text), onTyping: () => this.typed(), tools: [this.files.button, this.files.chooser] })
     this.members = createMembers({
       onAdd: async (name) => {
         const added = await this.sync.addMember(name)
@@ -104,7 +123,7 @@ export class ChatView {
   }
 
   render (state, prev) {
-    for (const view of [this.topbar, this.rooms, this.head, this.log, this.composer, this.members]) view.render(state)
+    for (const view of [this.topbar, this.rooms, this.head, this.log, this.composer, this.members, this.files, this.search]) view.render(state)
     if (!prev) return
     if (state.roomsStale !== prev.roomsStale) this.refreshRoomsSoon()
     if (state.membersStale !== prev.membersStale) this.loadMembersSoon()
@@ -178,6 +197,17 @@ export class ChatView {
     }
   }
 
+  /** A search result was picked: its room opens at it, the searched words marked. */
+  openResult (ev) {
+    const moved = this.finder.jump(ev)
+    this.store.update(S.searchClosed)
+    if (!moved) return
+    saved.set('chat:lastRoom', ev.roomId)
+    location.hash = '#/rooms/' + encodeURIComponent(ev.roomId)
+    this.layout.closeSidebar()
+    this.sync.loadMembers()
+  }
+
   async leaveRoom () {
     const room = S.currentRoom(this.state)
     if (!room) return
@@ -202,6 +232,11 @@ export class ChatView {
       return false
     }
     this.lastTypingSent = 0
+    // Reading an older stretch (a search result): back to the newest, where the message goes.
+    if (this.state.newer) {
+      this.store.update(S.backToLatest)
+      this.loadLatest()
+    }
     this.outbox.send(this.state.roomId, text)
   }
 

@@ -41,7 +41,15 @@ export function initialState (me) {
     /** Bumped when the room list must be fetched again. */
     roomsStale: 0,
     /** Bumped when the open room's member list must be fetched again. */
-    membersStale: 0
+    membersStale: 0,
+    /** The open room has newer messages than those loaded (after a jump to an older one). */
+    newer: false,
+    /** The message jumped to and the words to mark in it: {id, words} | null. */
+    focus: null,
+    /** Files on their way: {clientId, roomId, names, loaded, total, state: uploading|retrying|failed, error}. */
+    uploads: [],
+    /** The search box's answer: {q, words, status: loading|ready|failed, events, hasMore} | null. */
+    search: null
   }
 }
 
@@ -58,11 +66,12 @@ export function reduce (state, ev) {
       if (!room) return roomsStale(state)
       const fresh = !room.lastEventId || compareIds(ev.id, room.lastEventId) > 0
       let next = state
-      if (open) {
+      // A window that stops short of the newest messages would show this one after a gap.
+      if (open && !state.newer) {
         next = upsertMessage(next, ev)
         if (ev.user && next.typing[ev.user.id]) next = { ...next, typing: without(next.typing, ev.user.id) }
       }
-      const unread = !mine && fresh && !(open && state.reading) ? (room.unread || 0) + 1 : room.unread || 0
+      const unread = !mine && fresh && !(open && state.reading && !state.newer) ? (room.unread || 0) + 1 : room.unread || 0
       return withRoom(next, { ...room, lastEventId: maxId(room.lastEventId, ev.id), unread })
     }
     case 'message.edited':
@@ -136,7 +145,7 @@ export function directNameFound (state, roomId, username) {
 }
 
 export function roomOpened (state, roomId) {
-  return { ...state, roomId, messages: [], history: roomId === null ? 'ready' : 'loading', hasMore: false, typing: {}, members: [] }
+  return { ...state, roomId, messages: [], history: roomId === null ? 'ready' : 'loading', hasMore: false, typing: {}, members: [], newer: false, focus: null }
 }
 
 export function historyFailed (state, roomId) {
@@ -150,7 +159,8 @@ export function roomLeft (state, roomId) {
 /** The newest page of the open room's history. */
 export function latestLoaded (state, roomId, events, hasMore) {
   if (roomId !== state.roomId) return state
-  let next = { ...state, history: 'ready' }
+  // A window around an older message is replaced: the newest page does not join it.
+  let next = state.newer ? { ...state, history: 'ready', messages: [], newer: false } : { ...state, history: 'ready' }
   if (events.length) {
     // Messages inside the page's range that the page lacks were deleted while we were away.
     const lo = events[0].id
@@ -202,7 +212,7 @@ export function pendingDropped (state, clientId) {
 export function messageSent (state, clientId, ev) {
   let next = pendingDropped(state, clientId)
   if (!ev) return next
-  if (ev.roomId === next.roomId) next = upsertMessage(next, ev)
+  if (ev.roomId === next.roomId && !next.newer) next = upsertMessage(next, ev)
   const room = next.rooms[ev.roomId]
   if (room) next = withRoom(next, { ...room, lastEventId: maxId(room.lastEventId, ev.id) })
   return next
@@ -234,6 +244,93 @@ export function typingExpired (state) {
     else changed = true
   }
   return changed ? { ...state, typing } : state
+}
+
+// ------------------------------------------------- jumping to a message
+
+/**
+ * Opens `roomId` at message `id` with `words` marked in it. The log is emptied
+ * and waits for `aroundLoaded`, unless the message is already on screen.
+ */
+export function jumpStarted (state, roomId, id, words) {
+  const focus = { id, words }
+  if (roomId === state.roomId && state.messages.some(m => m.id === id)) return { ...state, focus }
+  const base = roomId === state.roomId ? state : roomOpened(state, roomId)
+  // `newer` until the pages arrive: poll messages must not start a window of their own.
+  return { ...base, messages: [], history: 'loading', hasMore: false, newer: true, focus }
+}
+
+/** The pages on both sides of a message jumped to: `older` ends with it, `newer` follows it. */
+export function aroundLoaded (state, roomId, older, newer) {
+  if (roomId !== state.roomId) return state
+  let next = { ...state, messages: [], history: 'ready', hasMore: Boolean(older.hasMore), newer: Boolean(newer.hasMore) }
+  for (const ev of [...older.events, ...newer.events]) next = upsertMessage(next, ev)
+  return next
+}
+
+/** The next page after the loaded window; without more, the window has reached the newest. */
+export function newerLoaded (state, roomId, events, hasMore) {
+  if (roomId !== state.roomId || !state.newer) return state
+  let next = state
+  for (const ev of events) next = upsertMessage(next, ev)
+  return { ...next, newer: Boolean(hasMore) && events.length > 0 }
+}
+
+/** Leaves a window around an older message for the newest page (to be loaded): where a message we send goes. */
+export function backToLatest (state) {
+  if (!state.newer) return state
+  return { ...state, messages: [], history: 'loading', hasMore: false, newer: false, focus: null }
+}
+
+// ---------------------------------------------------------------- uploads
+
+export function uploadAdded (state, upload) {
+  return { ...state, uploads: [...state.uploads, upload] }
+}
+
+export function uploadChanged (state, clientId, patch) {
+  if (!state.uploads.some(u => u.clientId === clientId)) return state
+  return { ...state, uploads: state.uploads.map(u => u.clientId === clientId ? { ...u, ...patch } : u) }
+}
+
+export function uploadDropped (state, clientId) {
+  if (!state.uploads.some(u => u.clientId === clientId)) return state
+  return { ...state, uploads: state.uploads.filter(u => u.clientId !== clientId) }
+}
+
+/** The server stored an upload: its message event (with `attachments`) joins the log like a sent message. */
+export function uploadSent (state, clientId, ev) {
+  return messageSent(uploadDropped(state, clientId), clientId, ev)
+}
+
+// ----------------------------------------------------------------- search
+
+/** The words a search marks: what the server matches, every space-separated word of the query. */
+export function searchWords (q) {
+  return q.trim().split(/\s+/u).filter(Boolean)
+}
+
+export function searchStarted (state, q) {
+  return { ...state, search: { q, words: searchWords(q), status: 'loading', events: [], hasMore: false } }
+}
+
+/** A page of results for `q` (`more`: the next page, appended); an answer to an older query is dropped. */
+export function searchLoaded (state, q, events, hasMore, more = false) {
+  const search = state.search
+  if (!search || search.q !== q) return state
+  const known = more ? search.events : []
+  const ids = new Set(known.map(e => e.id))
+  const merged = [...known, ...events.filter(e => !ids.has(e.id))]
+  return { ...state, search: { ...search, status: 'ready', events: merged, hasMore: Boolean(hasMore) } }
+}
+
+export function searchFailed (state, q) {
+  if (!state.search || state.search.q !== q) return state
+  return { ...state, search: { ...state.search, status: 'failed' } }
+}
+
+export function searchClosed (state) {
+  return state.search === null ? state : { ...state, search: null }
 }
 
 // --------------------------------------------------------------- selectors
@@ -271,7 +368,7 @@ export function totalUnread (state) {
 /** The id to tell the server as read, or null when it knows already. */
 export function unsentRead (state) {
   const newest = state.messages.length ? state.messages[state.messages.length - 1].id : null
-  if (state.roomId === null || newest === null) return null
+  if (state.roomId === null || newest === null || state.newer) return null
   const sent = state.readSent[state.roomId]
   return sent && compareIds(sent, newest) >= 0 ? null : newest
 }

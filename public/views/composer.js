@@ -2,17 +2,19 @@ import { h } from '../ui.js'
 import { currentRoom, typingNames } from '../state.js'
 
 // The message box, its Send button, and the "… is typing" line above it.
+// `tools` (the attach button) sit before the box.
 
 /**
  * @param {object} o
  * @param {(text: string) => void} o.onSend
  * @param {() => void} o.onTyping the box holds text: a hint for the others
+ * @param {Node[]} [o.tools]
  */
-export function createComposer ({ onSend, onTyping }) {
+export function createComposer ({ onSend, onTyping, tools = [] }) {
   const input = h('textarea', { id: 'composer-text', rows: '1', maxlength: '8000', autocomplete: 'off', enterkeyhint: 'send' })
   const sendButton = h('button', { type: 'submit', class: 'primary' }, 'Send')
   const form = h('form', { class: 'composer' },
-    h('label', { for: 'composer-text', class: 'sr-only' }, 'Message'), input, sendButton)
+    ...tools, h('label', { for: 'composer-text', class: 'sr-only' }, 'Message'), input, sendButton)
   const typingLine = h('p', { class: 'typing' })
   const send = () => {
     if (!input.value.trim() || input.disabled) return

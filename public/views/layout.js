@@ -2,15 +2,17 @@
 import { h } from '../ui.js'
 
 // The screen's frame: top bar, the room list, the open room (head, log,
-// typing line, composer) and the member list, with the phone-sized overlays for
+// typing line, uploads, composer; files dropped or pasted on it are shared),
+// the member list, the search results, with the phone-sized overlays for
 // the room list and the members, and short notices ("toasts"). It places the
 // views' elements; what is inside them is theirs.
 
-export function createLayout ({ topbar, rooms, head, log, composer, members }) {
-  const roomPane = h('main', { class: 'room' }, head.element, log.element, composer.typingLine, composer.form)
+export function createLayout ({ topbar, rooms, head, log, composer, members, files, search }) {
+  const roomPane = h('main', { class: 'room' }, head.element, log.element, composer.typingLine, files.list, composer.form)
+  files.acceptFilesOn(roomPane)
   const toasts = h('div', { class: 'toasts', 'aria-live': 'polite' })
   const element = h('div', { class: 'chat' },
-    topbar.element, h('div', { class: 'panes' }, rooms.element, roomPane, members.element), toasts)
+    topbar.element, h('div', { class: 'panes' }, rooms.element, roomPane, members.element, search.panel), toasts)
   const shows = (what) => element.classList.contains(what)
 
   function toggleSidebar (open = !shows('show-rooms')) {

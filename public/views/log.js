@@ -1,5 +1,7 @@
 /* global setTimeout */
 import { h, linkify, timeEl, displayName } from '../ui.js'
+import { markWords } from '../highlight.js'
+import { attachmentsEl } from './attachments.js'
 
 // The open room's messages: confirmed ones in id order, then our own on their
 // way (with Retry and Discard when they failed). Rendered from the state by
@@ -11,13 +13,14 @@ const NEAR_BOTTOM_PX = 80
 /**
  * @param {object} o
  * @param {() => Promise<void>} o.onNearTop load older messages
+ * @param {() => Promise<void>} o.onNearBottom load newer messages (after a jump to an older one)
  * @param {() => void} o.onScroll
  * @param {(id: string, text: string) => Promise<void>} o.onEdit
  * @param {(id: string) => Promise<void>} o.onDelete
  * @param {(clientId: string) => void} o.onRetry
  * @param {(clientId: string) => void} o.onDiscard
  */
-export function createLog ({ onNearTop, onScroll, onEdit, onDelete, onRetry, onDiscard }) {
+export function createLog ({ onNearTop, onNearBottom, onScroll, onEdit, onDelete, onRetry, onDiscard }) {
   let loadingOlder = false
   const loadOlder = () => {
     if (loadingOlder || !last || !last.hasMore) return
@@ -29,11 +32,19 @@ export function createLog ({ onNearTop, onScroll, onEdit, onDelete, onRetry, onD
     })
   }
   const olderButton = h('button', { type: 'button', class: 'older link-button', hidden: true, onclick: loadOlder }, 'Load older')
+  let loadingNewer = false
+  const loadNewer = () => {
+    if (loadingNewer || !last || !last.newer || last.history !== 'ready') return
+    loadingNewer = true
+    onNearBottom().finally(() => { loadingNewer = false })
+  }
+  const newerButton = h('button', { type: 'button', class: 'newer link-button', hidden: true, onclick: loadNewer }, 'Load newer')
   const list = h('ol', { class: 'messages' })
   const empty = h('p', { class: 'empty' }, '')
-  const element = h('div', { class: 'log', role: 'log', 'aria-labelledby': 'room-title', tabindex: '0' }, olderButton, empty, list)
+  const element = h('div', { class: 'log', role: 'log', 'aria-labelledby': 'room-title', tabindex: '0' }, olderButton, empty, list, newerButton)
   element.addEventListener('scroll', () => {
     if (element.scrollTop < 80) loadOlder()
+    if (atBottom()) loadNewer()
     onScroll()
   }, { passive: true })
 
@@ -41,13 +52,16 @@ export function createLog ({ onNearTop, onScroll, onEdit, onDelete, onRetry, onD
   const shown = new Map()
   let editing = null
   let last = null
+  /** The focus (a message jumped to) the log last scrolled to. */
+  let scrolledTo = null
 
   const atBottom = () => element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM_PX
   const scrollToBottom = () => { element.scrollTop = element.scrollHeight }
 
-  function fill (li, m, pending, me) {
+  function fill (li, m, pending, me, focus = null) {
     const own = Boolean(m.user && m.user.id === me.id)
-    li.className = 'msg' + (own ? ' own' : '') + (pending ? ' pending ' + pending.state : ' confirmed')
+    const focused = Boolean(focus && !pending && focus.id === m.id)
+    li.className = 'msg' + (own ? ' own' : '') + (pending ? ' pending ' + pending.state : ' confirmed') + (focused ? ' focus' : '')
     const meta = h('div', { class: 'meta' }, h('span', { class: 'author' }, displayName(m.user)))
     if (m.user && m.user.username && displayName(m.user) !== m.user.username) meta.append(' ', h('span', { class: 'handle' }, '@' + m.user.username))
     meta.append(' ', timeEl(m.createdAt))
@@ -58,7 +72,9 @@ export function createLog ({ onNearTop, onScroll, onEdit, onDelete, onRetry, onD
         : pending.state === 'retrying' ? 'Not sent yet, retrying…' : 'Sending…'
       meta.append(' ', h('span', { class: 'state' }, label))
     }
-    const parts = [meta, h('div', { class: 'text' }, linkify(m.text))]
+    const text = linkify(m.text || '')
+    const parts = [meta, h('div', { class: 'text' }, focused ? markWords(text, focus.words) : text)]
+    if (m.attachments && m.attachments.length) parts.push(attachmentsEl(m.attachments))
     if (pending && pending.state === 'failed') {
       parts.push(h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'small', onclick: () => onRetry(pending.clientId) }, 'Retry'),
@@ -73,7 +89,7 @@ export function createLog ({ onNearTop, onScroll, onEdit, onDelete, onRetry, onD
 
   function refill (id) {
     const entry = shown.get('m' + id)
-    if (entry && last) fill(entry.li, entry.item, null, last.me)
+    if (entry && last) fill(entry.li, entry.item, null, last.me, last.focus)
   }
 
   function startEdit (li, m) {
@@ -133,8 +149,10 @@ export function createLog ({ onNearTop, onScroll, onEdit, onDelete, onRetry, onD
     last = state
     const roomChanged = !prev || prev.roomId !== state.roomId
     if (!roomChanged && prev.messages === state.messages && prev.outbox === state.outbox &&
-        prev.hasMore === state.hasMore && prev.history === state.history && prev.rooms === state.rooms) return
+        prev.hasMore === state.hasMore && prev.history === state.history && prev.rooms === state.rooms &&
+        prev.focus === state.focus && prev.newer === state.newer) return
     if (roomChanged) editing = null
+    const focusId = state.focus ? state.focus.id : null
     const stick = roomChanged || atBottom() || shown.size === 0
     const height = element.scrollHeight
     const top = element.scrollTop
@@ -164,9 +182,11 @@ export function createLog ({ onNearTop, onScroll, onEdit, onDelete, onRetry, onD
         shown.set(key, entry)
         if (item.user && item.user.id === state.me.id) ownAdded = true
       }
-      const changed = entry.item !== (pending ?? item)
+      const focused = !pending && item.id === focusId
+      const changed = entry.item !== (pending ?? item) || entry.focus !== (focused ? state.focus : null)
       if (changed && !(editing !== null && item.id === editing && entry.item !== null)) {
-        fill(entry.li, item, pending, state.me)
+        fill(entry.li, item, pending, state.me, state.focus)
+        entry.focus = focused ? state.focus : null
       }
       if (!pending) entry.item = item
       else entry.item = pending
@@ -182,9 +202,15 @@ export function createLog ({ onNearTop, onScroll, onEdit, onDelete, onRetry, onD
     }
 
     olderButton.hidden = !state.hasMore
+    newerButton.hidden = !state.newer || state.history !== 'ready'
     empty.textContent = emptyText(state)
     empty.hidden = state.roomId !== null && state.history !== 'loading' && state.history !== 'failed' && list.children.length > 0
-    if (stick || ownAdded) scrollToBottom()
+    const target = state.focus && state.focus !== scrolledTo && shown.get('m' + focusId)
+    if (target) {
+      // Once per jump: afterwards the reader scrolls where they like.
+      scrolledTo = state.focus
+      target.li.scrollIntoView({ block: 'center' })
+    } else if (stick || ownAdded) scrollToBottom()
     else if (firstBefore && list.firstElementChild !== firstBefore) element.scrollTop = top + (element.scrollHeight - height)
   }
 

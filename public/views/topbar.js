@@ -1,8 +1,8 @@
 import { h } from '../ui.js'
 import { nameWithHandle } from '../state.js'
 
-// The bar at the top: the phone menu button, the connection status, who is
-// signed in, Account and Sign out.
+// The bar at the top: the phone menu button, the search box, the connection
+// status, who is signed in, Account and Sign out.
 
 const STATUS_TEXT = { connected: 'Connected', reconnecting: 'Reconnecting…' }
 
@@ -12,13 +12,15 @@ const STATUS_TEXT = { connected: 'Connected', reconnecting: 'Reconnecting…' }
  * @param {() => void} o.onMenu
  * @param {() => void} o.onAccount
  * @param {() => void} o.onSignOut
+ * @param {Node} [o.search] the search box
  */
-export function createTopbar ({ me, onMenu, onAccount, onSignOut }) {
+export function createTopbar ({ me, onMenu, onAccount, onSignOut, search = null }) {
   const status = h('div', { class: 'conn', role: 'status' })
   const menuButton = h('button', { type: 'button', class: 'menu-toggle', 'aria-controls': 'sidebar', 'aria-expanded': 'false', onclick: onMenu }, 'Menu')
   const element = h('header', { class: 'topbar' },
     menuButton,
     h('h1', {}, 'Chat'),
+    search,
     status,
     h('span', { class: 'whoami' }, nameWithHandle(me)),
     h('button', { type: 'button', onclick: onAccount }, 'Account'),

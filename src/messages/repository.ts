@@ -117,16 +117,26 @@ export async function messageEventsByIds (db: Executor, ids: number[]): Promise<
   return ids.flatMap(id => { const r = byId.get(id); return r === undefined ? [] : [messageEvent(r, files.get(id))] })
 }
 
-/** A page of live messages before `before`, oldest first, each with its current text. */
-export async function history (db: Executor, roomId: number, before: number | null, limit: number): Promise<HistoryPage> {
+/** Where a page of history lies: below `before` (newest first kept), or above `after` (oldest first kept). */
+export interface PageBounds { before: number | null, after: number | null }
+
+/**
+ * A page of live messages, oldest first, each with its current text: the
+ * newest ones below `before`, or, given `after`, the oldest ones above it
+ * (`hasMore` then says newer ones exist), so a client can read forward from a
+ * message it jumped to.
+ */
+export async function history (db: Executor, roomId: number, bounds: PageBounds, limit: number): Promise<HistoryPage> {
   let q = db.selectFrom('messages as m').innerJoin('users as u', 'u.id', 'm.user_id')
     .select(messageColumns)
     .where('m.room_id', '=', roomId)
     .where('m.deleted_at', 'is', null)
-  if (before !== null) q = q.where('m.id', '<', before)
-  const rows = await q.orderBy('m.id', 'desc').limit(limit + 1).execute()
+  if (bounds.before !== null) q = q.where('m.id', '<', bounds.before)
+  if (bounds.after !== null) q = q.where('m.id', '>', bounds.after)
+  const forward = bounds.after !== null
+  const rows = await q.orderBy('m.id', forward ? 'asc' : 'desc').limit(limit + 1).execute()
   const hasMore = rows.length > limit
-  const page = rows.slice(0, limit).reverse()
+  const page = forward ? rows.slice(0, limit) : rows.slice(0, limit).reverse()
   const files = await attachmentsByMessage(db, page.map(r => Number(r.id)))
   return { hasMore, events: page.map(r => messageEvent(r, files.get(Number(r.id)))) }
 }

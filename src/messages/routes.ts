@@ -44,12 +44,17 @@ function registerPostingRoutes (root: FastifyInstance, opts: MessageRouteOptions
     schema: {
       tags: ['messages'],
       params: Type.Object({ room: RoomRef }),
-      querystring: Type.Object({ before: Type.Optional(Id), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })) }),
+      querystring: Type.Object({
+        before: Type.Optional(Id),
+        after: Type.Optional(Id),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 }))
+      }),
       response: { 200: Type.Object({ events: Type.Array(EventSchema), hasMore: Type.Boolean() }), ...errors }
     }
   }, async (request) => {
-    const before = request.query.before === undefined ? null : Number(request.query.before)
-    return await messages.history(requireUser(request), request.params.room, before, request.query.limit ?? 50)
+    const { before, after, limit } = request.query
+    const bounds = { before: before === undefined ? null : Number(before), after: after === undefined ? null : Number(after) }
+    return await messages.history(requireUser(request), request.params.room, bounds, limit ?? 50)
   })
 }
 

@@ -65,9 +65,9 @@ export class MessageService {
     return await this.deps.batcher.send({ roomId, user, text, clientId })
   }
 
-  async history (user: AuthUser, ref: string, before: number | null, limit: number): Promise<repo.HistoryPage> {
+  async history (user: AuthUser, ref: string, bounds: repo.PageBounds, limit: number): Promise<repo.HistoryPage> {
     const room = await this.deps.access.asMember(ref, user.id)
-    return await repo.history(this.deps.db, room.id, before, limit)
+    return await repo.history(this.deps.db, room.id, bounds, limit)
   }
 
   private async live (roomId: number, messageId: number): Promise<repo.MessageRecord> {

@@ -22,6 +22,17 @@ interface StateModule {
   typingNames: (state: State) => string[]
   nameWithHandle: (user: object) => string
   roomLabel: (state: State, room: object) => string
+  jumpStarted: Update
+  aroundLoaded: Update
+  newerLoaded: Update
+  backToLatest: Update
+  uploadAdded: Update
+  uploadChanged: Update
+  uploadSent: Update
+  searchStarted: Update
+  searchLoaded: Update
+  searchFailed: Update
+  searchClosed: Update
   Store: new (state: State) => { get: () => State, update: (fn: Update, ...args: any[]) => void, subscribe: (l: (next: State, prev: State) => void) => () => void }
   TYPING_SHOWN_MS: number
 }
@@ -183,6 +194,86 @@ t.test('the page\'s own updates', async t => {
   state = s.messageSent(state, 'x', message('103', '10', me, { clientId: 'x' }))
   t.same(state.outbox, [])
   t.equal(state.rooms['10'].lastEventId, '103')
+})
+
+const picture = { id: '7', name: 'cat.png', size: 2048, contentType: 'image/png', url: 'api/files/7/cat.png', width: 40, height: 30 }
+
+t.test('messages with attachments', async t => {
+  let state = s.reduce(start(), message('102', '10', bob, { text: '', attachments: [picture] }))
+  t.same(state.messages[1].attachments, [picture], 'the files come with the message')
+  state = s.reduce(state, { id: '103', type: 'message.edited', roomId: '10', messageId: '102', text: 'a cat', user: bob, createdAt: at })
+  t.same(state.messages[1].attachments, [picture], 'an edit of the caption keeps the files')
+  t.equal(state.messages[1].text, 'a cat')
+})
+
+t.test('uploads: progress, failure, and the stored message', async t => {
+  let state = s.uploadAdded(start(), { clientId: 'u1', roomId: '10', names: ['cat.png'], loaded: 0, total: 2048, state: 'uploading', error: '' })
+  state = s.uploadChanged(state, 'u1', { loaded: 1024 })
+  t.equal(state.uploads[0].loaded, 1024)
+  t.equal(s.uploadChanged(state, 'nope', { loaded: 1 }), state, 'an unknown upload changes nothing')
+  state = s.uploadSent(state, 'u1', message('102', '10', me, { clientId: 'u1', text: '', attachments: [picture] }))
+  t.same(state.uploads, [], 'done uploading')
+  t.same(state.messages.map((m: any) => m.id), ['100', '102'], 'the message is in the log')
+  t.equal(state.rooms['10'].lastEventId, '102')
+  t.same(s.reduce(state, message('102', '10', me, { clientId: 'u1', attachments: [picture] })).messages.length, 2, 'the poll\'s copy is not shown twice')
+})
+
+t.test('a jump to an older message: a window around it, read forward to the newest', async t => {
+  let state = s.reduce(start(), message('105', '11'))
+  state = s.jumpStarted(state, '11', '050', ['deploy'])
+  t.equal(state.roomId, '11')
+  t.equal(state.history, 'loading')
+  t.same(state.focus, { id: '050', words: ['deploy'] })
+  t.same(s.reduce(state, message('106', '11')).messages, [], 'no poll message starts a window while the pages load')
+  state = s.aroundLoaded(state, '11', { events: [message('040', '11'), message('050', '11')], hasMore: true },
+    { events: [message('060', '11')], hasMore: true })
+  t.same(state.messages.map((m: any) => m.id), ['040', '050', '060'])
+  t.equal(state.hasMore, true, 'older pages to load')
+  t.equal(state.newer, true, 'newer pages to load')
+  state = s.observed(state, { now: 2000, reading: true })
+  const polled = s.reduce(state, message('107', '11'))
+  t.same(polled.messages.map((m: any) => m.id), ['040', '050', '060'], 'a new message does not join the window after a gap')
+  t.equal(polled.rooms['11'].unread, state.rooms['11'].unread + 1, 'and it is unread: the reader is not at the newest')
+  t.equal(s.unsentRead(state), null, 'nothing is marked read from an old window')
+  state = s.newerLoaded(state, '11', [message('070', '11')], false)
+  t.same(state.messages.map((m: any) => m.id), ['040', '050', '060', '070'])
+  t.equal(state.newer, false, 'the window reached the newest')
+  t.same(s.reduce(state, message('108', '11')).messages.map((m: any) => m.id), ['040', '050', '060', '070', '108'], 'now new messages join')
+  t.same(state.focus, { id: '050', words: ['deploy'] }, 'the message stays marked')
+  t.same(s.roomOpened(state, '10').focus, null, 'until another room opens')
+})
+
+t.test('a jump to a message on screen only marks it; the newest page replaces an old window', async t => {
+  const state = start()
+  const marked = s.jumpStarted(state, '10', '100', ['text'])
+  t.equal(marked.messages, state.messages, 'nothing to load')
+  t.same(marked.focus, { id: '100', words: ['text'] })
+  let old = s.jumpStarted(state, '10', '020', ['x'])
+  old = s.aroundLoaded(old, '10', { events: [message('020', '10')], hasMore: false }, { events: [message('030', '10')], hasMore: true })
+  const latest = s.latestLoaded(old, '10', [message('100', '10'), message('101', '10')], true)
+  t.same(latest.messages.map((m: any) => m.id), ['100', '101'], 'no gap between 030 and 100')
+  t.equal(latest.newer, false)
+  t.equal(latest.hasMore, true)
+  const sent = s.messageSent(old, 'c', message('102', '10', me, { clientId: 'c' }))
+  t.same(sent.messages.map((m: any) => m.id), ['020', '030'], 'our own message waits for the newest page too')
+  const back = s.backToLatest(old)
+  t.same([back.messages, back.newer, back.focus, back.history], [[], false, null, 'loading'], 'sending from an old window goes back to the newest')
+  t.same(s.messageSent(back, 'c', message('102', '10', me, { clientId: 'c' })).messages.map((m: any) => m.id), ['102'])
+  t.equal(s.backToLatest(state), state, 'already there')
+})
+
+t.test('search: results for the current query only, pages appended', async t => {
+  let state = s.searchStarted(start(), 'Deploy  done ')
+  t.same(state.search.words, ['Deploy', 'done'], 'the words to mark')
+  t.equal(state.search.status, 'loading')
+  t.equal(s.searchLoaded(state, 'older query', [message('1', '10')], false), state, 'a late answer to another query is dropped')
+  state = s.searchLoaded(state, 'Deploy  done ', [message('090', '10'), message('080', '11')], true)
+  t.equal(state.search.status, 'ready')
+  t.equal(state.search.hasMore, true)
+  state = s.searchLoaded(state, 'Deploy  done ', [message('080', '11'), message('070', '10')], false, true)
+  t.same(state.search.events.map((e: any) => e.id), ['090', '080', '070'], 'the next page is appended once')
+  t.equal(s.searchFailed(state, 'Deploy  done ').search.status, 'failed')
+  t.equal(s.searchClosed(state).search, null)
 })
 
 t.test('names carry the @username when the display name differs', async t => {

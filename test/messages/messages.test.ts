@@ -67,6 +67,21 @@ t.test('messages', async t => {
     }
   })
 
+  t.test('history pages forward: the oldest after `after`, oldest first, hasMore for newer', async t => {
+    await as(app, alice, 'POST', '/api/rooms', { name: 'forward' })
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) ids.push((await as(app, alice, 'POST', '/api/rooms/forward/messages', { text: `f${i}` })).json().event.id)
+    const page1 = (await as(app, alice, 'GET', `/api/rooms/forward/messages?limit=2&after=${ids[0] as string}`)).json()
+    t.same(page1.events.map((e: { text: string }) => e.text), ['f1', 'f2'])
+    t.equal(page1.hasMore, true)
+    const page2 = (await as(app, alice, 'GET', `/api/rooms/forward/messages?limit=2&after=${ids[2] as string}`)).json()
+    t.same(page2.events.map((e: { text: string }) => e.text), ['f3', 'f4'])
+    t.equal(page2.hasMore, false)
+    const between = (await as(app, alice, 'GET', `/api/rooms/forward/messages?after=${ids[0] as string}&before=${ids[3] as string}`)).json()
+    t.same(between.events.map((e: { text: string }) => e.text), ['f1', 'f2'], 'both bounds: the messages between them')
+    t.equal((await as(app, alice, 'GET', '/api/rooms/forward/messages?after=abc')).statusCode, 400)
+  })
+
   t.test('edit and delete: author only; history shows the current text and leaves out deleted', async t => {
     const sent = (await as(app, alice, 'POST', '/api/rooms/general/messages', { text: 'typo' })).json().event
     const forbidden = await as(app, bob, 'PATCH', `/api/rooms/general/messages/${sent.id as string}`, { text: 'hacked' })
