@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import mysql from 'mysql2/promise'
@@ -23,8 +23,9 @@ export function galeraMissing (): string | false {
   const provider = process.env.GALERA_PROVIDER ?? '/usr/lib/galera/libgalera_smm.so'
   if (!existsSync('/usr/sbin/mariadbd')) return 'mariadbd is not installed (Debian: mariadb-server)'
   if (!existsSync(provider)) return `galera-4 is not installed (no ${provider}; Debian: apt-get install galera-4)`
-  const rsync = ['/usr/bin/rsync', '/usr/local/bin/rsync'].some(f => existsSync(f))
-  if (!rsync) return 'rsync is not installed (Galera\'s snapshot transfer uses it; Debian: apt-get install rsync)'
+  const onPath = (name: string): boolean => (process.env.PATH ?? '').split(delimiter).some(d => d !== '' && existsSync(join(d, name)))
+  if (!onPath('rsync')) return 'rsync is not installed (Galera\'s snapshot transfer uses it; Debian: apt-get install rsync)'
+  if (!onPath('mariadb')) return 'the mariadb client is not installed (galera.sh asks each node its state with it; Debian: mariadb-client)'
   return false
 }
 
