@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectDatabase, inTransaction, lockEventCounter } from '../../src/db/connect.js'
 import { migrate } from '../../src/db/migrate.js'
-import { setupRoom, sleep, Traffic } from '../helpers/chat-traffic.js'
+import { call, setupRoom, sleep, Traffic } from '../helpers/chat-traffic.js'
 import { createTestDatabase, usingMariaDb, type TestDatabase } from '../helpers/database.js'
 import { galeraMissing, startGaleraCluster } from '../helpers/galera.js'
 import { nodeEnv, startServerProcess, type ServerProcess } from '../helpers/server-process.js'
@@ -156,5 +156,13 @@ t.test('on a 3-node Galera cluster', { skip }, async t => {
       t.comment(`node 1 killed at ${new Date().toISOString()}`)
     })
     t.match(await cluster.status(), /node 1: not running/)
+    // A's pool listed node 1 first; it now writes through node 2 (the PoolCluster
+    // skips a failed host, and a pool error answers 503 for the client to retry).
+    let sent = await call(a, '/api/rooms/load/messages', { method: 'POST', token: tokens[0], body: { text: 'after the kill', clientId: 'after-kill' } })
+    for (let i = 0; sent.status === 503 && i < 20; i++) {
+      await sleep(250)
+      sent = await call(a, '/api/rooms/load/messages', { method: 'POST', token: tokens[0], body: { text: 'after the kill', clientId: 'after-kill' } })
+    }
+    t.equal(sent.status, 201, 'app node A still takes sends, through Galera node 2')
   })
 })

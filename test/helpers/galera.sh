@@ -9,6 +9,7 @@
 #   galera.sh start DIR [SQL_BASE [GALERA_BASE]]   start nodes 1-3 (prints the SQL ports)
 #   galera.sh stop DIR                             stop every node that runs, delete nothing
 #   galera.sh kill DIR N                           SIGKILL node N (a crash)
+#   galera.sh restart DIR N                        node N rejoins (a full rsync copy after a crash)
 #   galera.sh status DIR                           wsrep state of each node
 #   galera.sh clean DIR                            stop, then delete DIR
 #
@@ -21,7 +22,7 @@ set -euo pipefail
 provider=${GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}
 mariadbd=${MARIADBD:-/usr/sbin/mariadbd}
 
-usage () { sed -n '9,13p' "$0" >&2; exit 2; }
+usage () { sed -n '9,14p' "$0" >&2; exit 2; }
 
 [ $# -ge 2 ] || usage
 cmd=$1
@@ -165,7 +166,6 @@ case $cmd in
     echo "$((sql_base + 1)) $((sql_base + 2)) $((sql_base + 3))"
     ;;
   restart)
-    # galera.sh restart DIR N: node N rejoins the running cluster.
     read -r sql_base _ < "$dir/ports"
     n=${3:?node number}
     node_pid "$n" > /dev/null || start_node "$n" $((sql_base + n))
