@@ -73,7 +73,7 @@ async function phase (
 async function appNodes (t: Test, databases: TestDatabase[]): Promise<ServerProcess[]> {
   // A loaded 2-core machine running three extra database servers starts them slowly.
   const start = async (database: TestDatabase): Promise<ServerProcess> =>
-    await startServerProcess(t, nodeEnv(database, { LOG_LEVEL: 'error' }), { timeoutMs: 60000 })
+    await startServerProcess(t, nodeEnv(database, { LOG_LEVEL: 'error' }), { timeoutMs: 120000 })
   const [first, ...rest] = databases
   if (first === undefined) return []
   return [await start(first), ...await Promise.all(rest.map(start))]
