@@ -4,11 +4,13 @@
 # browser and the app in test/e2e/proxy-hold-*), curl and jq (the shell recipes in
 # docs/CURL.md), php-cli with php-curl (the PHP recipe) and openssl (a
 # throwaway certificate for the HTTPS checks) and libapache2-mod-passenger (the
-# app under real Phusion Passenger, as cPanel and Plesk run it). Idempotent and quiet: nothing is
+# app under real Phusion Passenger, as cPanel and Plesk run it), and galera-4
+# with rsync (test/cluster/ starts a 3-node Galera cluster of mariadbd processes
+# whose joiners copy their state by rsync). Idempotent and quiet: nothing is
 # fetched when everything is already there, so CI pays for apt only once.
 set -euo pipefail
 
-packages=(nginx apache2 squid curl jq php-cli php-curl openssl libapache2-mod-passenger)
+packages=(nginx apache2 squid curl jq php-cli php-curl openssl libapache2-mod-passenger galera-4 rsync)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -76,6 +76,8 @@ export interface TrafficOptions {
   sendPauseMs?: number
   /** How long a client waits before trying again after an error, in ms (Retry-After is checked, not obeyed, to keep tests short). */
   retryPauseMs?: number
+  /** Put before each message text (and clientId), so one set of users can run several traffic phases. */
+  tag?: string
 }
 
 /** One poll request as the test saw it, for checks about held polls during faults. */
@@ -98,6 +100,9 @@ export class Traffic {
   readonly problems: string[] = []
   readonly statuses = new Map<string, number>()
   readonly polls: PollRecord[] = []
+  /** Milliseconds from the start of a message's accepted send request to each poller receiving it. */
+  readonly deliveryMs: number[] = []
+  private readonly sentAt = new Map<string, number>()
   private sending = false
   private polling = false
   private senders: Array<Promise<void>> = []
@@ -105,6 +110,7 @@ export class Traffic {
   private readonly room: string
   private readonly pollTimeout: number
   private readonly retryPauseMs: number
+  private readonly tag: string
 
   constructor (private readonly options: TrafficOptions) {
     this.accepted = options.senderTokens.map(() => [])
@@ -112,6 +118,7 @@ export class Traffic {
     this.room = options.room ?? 'load'
     this.pollTimeout = options.pollTimeout ?? 2
     this.retryPauseMs = options.retryPauseMs ?? 200
+    this.tag = options.tag ?? ''
   }
 
   get acceptedCount (): number { return this.accepted.reduce((n, a) => n + a.length, 0) }
@@ -161,7 +168,13 @@ export class Traffic {
           await sleep(this.retryPauseMs)
           continue
         }
-        for (const e of res.body.events) if (e.type === 'message') this.received[p]?.push(e.text as string)
+        const now = Date.now()
+        for (const e of res.body.events) {
+          if (e.type !== 'message') continue
+          this.received[p]?.push(e.text as string)
+          const sent = this.sentAt.get(e.text as string)
+          if (sent !== undefined) this.deliveryMs.push(now - sent)
+        }
         cursor = res.body.cursor
       }
     })
@@ -174,10 +187,11 @@ export class Traffic {
     this.senders = this.options.senderTokens.map(async (token, s) => {
       let node = s % urls.length
       for (let i = 0; this.sending; i++) {
-        const text = `s${s}-${i}`
+        const text = `${this.tag}s${s}-${i}`
         // Until accepted: a message given up on might still have been stored.
         for (;;) {
           let res: Answer
+          this.sentAt.set(text, Date.now())
           try {
             res = await call(urls[node] as string, `/api/rooms/${this.room}/messages`, { method: 'POST', token, body: { text, clientId: text } })
           } catch {
@@ -223,7 +237,7 @@ export class Traffic {
       t.same(extra, [], `poller ${p}: nothing that was not accepted`)
       t.equal(new Set(got).size, got.length, `poller ${p}: nothing twice`)
       const inOrder = this.accepted.every((mine, s) => {
-        const seen = got.filter(m => m.startsWith(`s${s}-`))
+        const seen = got.filter(m => m.startsWith(`${this.tag}s${s}-`))
         return seen.join() === mine.filter(m => seen.includes(m)).join()
       })
       t.ok(inOrder, `poller ${p}: each sender's messages in order`)
