@@ -62,7 +62,8 @@ export async function startServerProcess (
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   const origin = `http://127.0.0.1:${port}`
   const url = `${origin}${basePath}`
-  const deadline = Date.now() + (options.timeoutMs ?? 20000)
+  // A minute: on a busy 2-core machine (CI runs two test files at once) a cold start has taken over 20 s.
+  const deadline = Date.now() + (options.timeoutMs ?? 60000)
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${out}`)
     try {
