@@ -11,7 +11,7 @@ import { createLog } from './views/log.js'
 import { createComposer } from './views/composer.js'
 import { createMembers } from './views/members.js'
 import { createLayout } from './views/layout.js'
-import { notifyDirectMessage } from './notify.js'
+import { Community } from './community.js'
 import { openNewRoom, openBrowse, openDirect, openAccount } from './dialogs.js'
 
 // The signed-in screen. It owns the state store (state.js), fetches what the
@@ -36,6 +36,9 @@ export class ChatView {
     this.loadMembersSoon = debounce(() => this.sync.loadMembers(), 300)
     this.markReadSoon = debounce(() => this.markRead(), 200)
     this.build(root, me, onSignOut)
+    this.community = new Community(this.store, {
+      flash: (text) => this.layout.flash(text), onError: (err, what) => this.handleError(err, what), goTo: (id) => this.goTo(id), roomsChanged: () => this.sync.loadRooms()
+    })
     this.store.subscribe((state, prev) => this.render(state, prev))
     this.render(this.store.get(), null)
 
@@ -56,6 +59,7 @@ export class ChatView {
     this.destroyed = true
     this.outbox.stop()
     this.sync.stop()
+    this.community.stop()
     document.removeEventListener('visibilitychange', this.onVisibility)
     window.removeEventListener('focus', this.onVisibility)
     clearInterval(this.membersTimer)
@@ -69,9 +73,11 @@ export class ChatView {
 
   build (root, me, onSignOut) {
     const app = this.dialogHost()
-    this.topbar = createTopbar({ me, onMenu: () => this.layout.toggleSidebar(), onAccount: () => openAccount(app), onSignOut })
+    this.topbar = createTopbar({ me, onMenu: () => this.layout.toggleSidebar(), onAccount: () => openAccount(app), onAdmin: () => this.community.administer(), onSignOut })
     this.rooms = createRoomList({ onNewRoom: () => openNewRoom(app), onBrowse: () => openBrowse(app), onDirect: () => openDirect(app) })
-    this.head = createRoomHead({ onToggleMembers: () => this.layout.toggleMembers(), onLeave: () => this.leaveRoom() })
+    this.head = createRoomHead({
+      onToggleMembers: () => this.layout.toggleMembers(), onLeave: () => this.leaveRoom(), onMute: () => this.community.toggleMute(), onManage: () => this.community.manage()
+    })
     this.log = createLog({
       onNearTop: () => this.sync.loadOlder(),
       onScroll: () => this.markReadSoon(),
@@ -106,9 +112,10 @@ export class ChatView {
   render (state, prev) {
     for (const view of [this.topbar, this.rooms, this.head, this.log, this.composer, this.members]) view.render(state)
     if (!prev) return
+    this.community.render(state, prev)
     if (state.roomsStale !== prev.roomsStale) this.refreshRoomsSoon()
     if (state.membersStale !== prev.membersStale) this.loadMembersSoon()
-    if (state.rooms !== prev.rooms || state.roomId !== prev.roomId) this.updateTitle()
+    if (state.rooms !== prev.rooms || state.roomId !== prev.roomId || state.muted !== prev.muted) this.updateTitle()
     if (state.typing !== prev.typing) this.expireTypingLater()
     // The open room went away (archived, left in another tab): open another once this render is done.
     if (state.roomId !== null && !state.rooms[state.roomId] && prev.rooms[state.roomId]) queueMicrotask(() => this.route())
@@ -247,11 +254,7 @@ export class ChatView {
       const before = this.state
       this.store.update(S.reduce, ev)
       if (ev && ev.type === 'message' && ev.roomId === before.roomId) inView = true
-      const room = before.rooms[ev && ev.roomId]
-      const news = room && this.state.rooms[ev.roomId] && this.state.rooms[ev.roomId].lastEventId !== room.lastEventId
-      if (isLeader && news && room.kind === 'direct' && ev.type === 'message' && ev.user.id !== before.me.id) {
-        notifyDirectMessage(ev, { looking: ev.roomId === this.state.roomId, open: () => this.goTo(room.id) })
-      }
+      if (isLeader) this.community.notify(before, ev)
     }
     if (inView) this.markRead()
   }

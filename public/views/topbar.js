@@ -2,7 +2,7 @@ import { h } from '../ui.js'
 import { nameWithHandle } from '../state.js'
 
 // The bar at the top: the phone menu button, the connection status, who is
-// signed in, Account and Sign out.
+// signed in, Administration (administrators only), Account and Sign out.
 
 const STATUS_TEXT = { connected: 'Connected', reconnecting: 'Reconnecting…' }
 
@@ -11,9 +11,11 @@ const STATUS_TEXT = { connected: 'Connected', reconnecting: 'Reconnecting…' }
  * @param {object} o.me
  * @param {() => void} o.onMenu
  * @param {() => void} o.onAccount
+ * @param {() => void} o.onAdmin
  * @param {() => void} o.onSignOut
  */
-export function createTopbar ({ me, onMenu, onAccount, onSignOut }) {
+export function createTopbar ({ me, onMenu, onAccount, onAdmin, onSignOut }) {
+  const adminButton = h('button', { type: 'button', hidden: true, onclick: onAdmin }, 'Administration')
   const status = h('div', { class: 'conn', role: 'status' })
   const menuButton = h('button', { type: 'button', class: 'menu-toggle', 'aria-controls': 'sidebar', 'aria-expanded': 'false', onclick: onMenu }, 'Menu')
   const element = h('header', { class: 'topbar' },
@@ -21,6 +23,7 @@ export function createTopbar ({ me, onMenu, onAccount, onSignOut }) {
     h('h1', {}, 'Chat'),
     status,
     h('span', { class: 'whoami' }, nameWithHandle(me)),
+    adminButton,
     h('button', { type: 'button', onclick: onAccount }, 'Account'),
     h('button', { type: 'button', onclick: onSignOut }, 'Sign out'))
 
@@ -28,6 +31,7 @@ export function createTopbar ({ me, onMenu, onAccount, onSignOut }) {
     const text = STATUS_TEXT[state.connection] || 'Connecting…'
     status.dataset.state = state.connection || 'connecting'
     if (status.textContent !== text) status.textContent = text
+    adminButton.hidden = !state.admin
   }
 
   return { element, render, menuButton }
