@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import {
   launchBrowser, startChat, register, createRoom, joinRoom, say, waitForMessage, messageInLog, until, PASSWORD
@@ -7,6 +7,9 @@ import {
 // Running a community in real browsers: roles and moderation seen from every
 // window, mentions that notify (permission granted to the test's context) and
 // count in the title, and administration (invitations) through the page.
+
+// Four browser contexts and a server on a shared 2-core machine take minutes when it is busy.
+t.setTimeout(6 * 60 * 1000)
 
 // Strings, not functions: tsx would wrap a function's inner arrows in a helper the page lacks.
 /** Records every desktop notification the page makes (the real one is still made). */
@@ -32,8 +35,20 @@ async function manage (page: Page) {
   return page.getByRole('dialog', { name: /^Manage / })
 }
 
-t.test('moderation and mentions in a channel', async t => {
-  const chat = await startChat(t)
+/** Signs up through an invitation link: the form must come filled in. */
+async function registerInvited (t: Test, page: Page, link: string, username: string): Promise<void> {
+  await page.goto(link)
+  t.equal(await page.getByLabel('Invitation code').inputValue(), new URL(link).searchParams.get('invite'), `the code is filled in for ${username}`)
+  await page.getByLabel('Username', { exact: true }).fill(username)
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
+  await page.getByRole('button', { name: 'Create account' }).click()
+  await page.getByRole('button', { name: 'Sign out' }).waitFor()
+}
+
+// One server for the whole file (starting one takes long on a shared machine),
+// with REGISTRATION=invite: everyone after the first account comes in by invitation.
+t.test('a community on an invitation-only server', async t => {
+  const chat = await startChat(t, { env: { REGISTRATION: 'invite' } })
   const browser = await launchBrowser(t)
   const alice = await (await browser.newContext()).newPage() // the first account: an administrator
   const bobContext = await browser.newContext()
@@ -41,10 +56,20 @@ t.test('moderation and mentions in a channel', async t => {
   await bobContext.addInitScript(RECORD_NOTIFICATIONS)
   const bob = await bobContext.newPage()
   const carol = await (await browser.newContext()).newPage()
+  const dave = await (await browser.newContext()).newPage()
 
   await register(alice, chat.home, 'alice')
-  await register(bob, chat.home, 'bob')
-  await register(carol, chat.home, 'carol')
+  await alice.getByRole('button', { name: 'Administration' }).click()
+  const admin = alice.getByRole('dialog', { name: 'Administration' })
+  await admin.getByLabel('Uses').fill('3')
+  await admin.getByRole('button', { name: 'Make invitation' }).click()
+  const link = await admin.getByLabel('Invitation link').inputValue()
+  t.match(link, new RegExp(`^${chat.home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\?invite=[A-Za-z0-9_-]+$`), 'the answer\'s link is shown')
+  await admin.getByRole('list', { name: 'Invitations' }).getByText('3 left', { exact: false }).waitFor()
+  await admin.getByRole('button', { name: 'Close' }).click()
+  await registerInvited(t, bob, link, 'bob')
+  await registerInvited(t, carol, link, 'carol')
+  await registerInvited(t, dave, link, 'dave')
   await createRoom(alice, 'lobby')
   await joinRoom(bob, 'lobby')
   await joinRoom(carol, 'lobby')
@@ -144,33 +169,16 @@ t.test('moderation and mentions in a channel', async t => {
     await joinRoom(carol, 'lobby')
     t.pass('back in after the unban')
   })
-})
 
-t.test('administration: an invitation link fills in the sign-up form', async t => {
-  const chat = await startChat(t, { env: { REGISTRATION: 'invite' } })
-  const browser = await launchBrowser(t)
-  const admin = await (await browser.newContext()).newPage()
-  await register(admin, chat.home, 'root')
-  await admin.getByRole('button', { name: 'Administration' }).click()
-  const dialog = admin.getByRole('dialog', { name: 'Administration' })
-  await dialog.getByLabel('Uses').fill('2')
-  await dialog.getByRole('button', { name: 'Make invitation' }).click()
-  const link = await dialog.getByLabel('Invitation link').inputValue()
-  t.match(link, new RegExp(`^${chat.home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\?invite=[A-Za-z0-9_-]+$`), 'the answer\'s link')
-  await dialog.getByRole('list', { name: 'Invitations' }).getByText('2 left', { exact: false }).waitFor()
-
-  const guest = await (await browser.newContext()).newPage()
-  await guest.goto(link)
-  t.equal(await guest.getByLabel('Invitation code').inputValue(), new URL(link).searchParams.get('invite'), 'the code is filled in')
-  await guest.getByLabel('Username', { exact: true }).fill('dave')
-  await guest.getByLabel('Password', { exact: true }).fill(PASSWORD)
-  await guest.getByRole('button', { name: 'Create account' }).click()
-  await guest.getByRole('button', { name: 'Sign out' }).waitFor()
-  t.notOk(await guest.getByRole('button', { name: 'Administration' }).isVisible(), 'dave is no administrator')
-
-  await dialog.getByRole('button', { name: 'Find' }).click()
-  await dialog.getByRole('button', { name: 'Disable dave' }).click()
-  await dialog.getByRole('button', { name: 'Enable dave' }).waitFor()
-  await guest.getByText('Your session has ended').waitFor()
-  t.pass('disabling dave ended his session at once')
+  t.test('an administrator disables an account, whose session ends at once', async t => {
+    t.notOk(await dave.getByRole('button', { name: 'Administration' }).isVisible(), 'dave is no administrator')
+    await alice.getByRole('button', { name: 'Administration' }).click()
+    const dialog = alice.getByRole('dialog', { name: 'Administration' })
+    await dialog.getByLabel('Find users').fill('dave')
+    await dialog.getByRole('button', { name: 'Find' }).click()
+    await dialog.getByRole('button', { name: 'Disable dave' }).click()
+    await dialog.getByRole('button', { name: 'Enable dave' }).waitFor()
+    await dave.getByText('Your session has ended').waitFor()
+    t.pass('signed out')
+  })
 })
