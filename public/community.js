@@ -28,6 +28,7 @@ export class Community {
     this.goTo = goTo
     this.roomsChanged = roomsChanged
     this.mutedKey = 'chat:muted:' + store.get().me.id
+    this.reloadManage = () => {}
     this.onStorage = (e) => { if (e.key === this.mutedKey) this.loadMuted() }
     window.addEventListener('storage', this.onStorage)
     this.loadMuted()
@@ -76,13 +77,14 @@ export class Community {
 
   render (state, prev) {
     if (state.notice && (!prev || state.notice !== prev.notice)) this.flash(state.notice.text)
+    if (prev && (state.bansStale !== prev.bansStale || state.membersStale !== prev.membersStale)) this.reloadManage()
   }
 
   manage () {
     const state = this.store.get()
     const room = S.currentRoom(state)
     if (!room || !S.mayAct(state, 'moderator')) return
-    openModeration({
+    this.reloadManage = openModeration({
       room,
       me: state.me,
       owner: S.mayAct(state, 'owner'),

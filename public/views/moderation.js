@@ -19,9 +19,11 @@ const RANK = { member: 1, moderator: 2, owner: 3 }
  * @param {string} host.label
  * @param {(text: string) => void} host.flash
  * @param {() => Promise<void>} host.roomsChanged
+ * @returns {() => void} fetches the lists again while the dialog is open (another moderator acted)
  */
 export function openModeration (host) {
-  openDialog(`Manage ${host.label}`, (close) => {
+  let reload = () => {}
+  const dialog = openDialog(`Manage ${host.label}`, (close) => {
     const error = h('p', { class: 'form-error', 'aria-live': 'assertive' })
     const members = h('ul', { class: 'manage-list', 'aria-label': 'Members' })
     const bans = h('ul', { class: 'manage-list', 'aria-label': 'Banned users' })
@@ -41,7 +43,8 @@ export function openModeration (host) {
       bans.replaceChildren(...b.bans.map(ban => banRow(ban, host, act)))
       if (!b.bans.length) bans.append(h('li', { class: 'muted' }, 'Nobody is banned.'))
     }
-    refresh().catch(err => { error.textContent = errorText(err) })
+    reload = () => { refresh().catch(err => { error.textContent = errorText(err) }) }
+    reload()
     return h('div', { class: 'stack manage' },
       settingsForm(host, act),
       h('section', { class: 'stack' }, h('h3', {}, 'Members'), members),
@@ -49,6 +52,7 @@ export function openModeration (host) {
       host.owner ? archiveSection(host, close) : null,
       error)
   })
+  return () => { if (dialog.open) reload() }
 }
 
 function settingsForm (host, act) {
