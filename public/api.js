@@ -83,8 +83,8 @@ const enc = encodeURIComponent
 export const api = {
   me: () => request('GET', 'api/me'),
   login: (username, password) => request('POST', 'api/login', { username, password }),
-  register: (username, password, displayName) =>
-    request('POST', 'api/register', displayName ? { username, password, displayName } : { username, password }),
+  register: (username, password, displayName, invite) =>
+    request('POST', 'api/register', { username, password, ...(displayName ? { displayName } : {}), ...(invite ? { invite } : {}) }),
   logout: () => request('POST', 'api/logout'),
   changePassword: (currentPassword, newPassword) => request('POST', 'api/password', { currentPassword, newPassword }),
   revokeSessions: () => request('POST', 'api/sessions/revoke'),
@@ -102,6 +102,26 @@ export const api = {
   members: (room) => request('GET', `api/rooms/${enc(room)}/members`),
   addMember: (room, username) => request('POST', `api/rooms/${enc(room)}/members`, { username }),
   direct: (username) => request('POST', 'api/direct', { username }),
+
+  updateRoom: (room, change) => request('PATCH', `api/rooms/${enc(room)}`, change),
+  archiveRoom: (room) => request('DELETE', `api/rooms/${enc(room)}`),
+  setRole: (room, username, role) => request('POST', `api/rooms/${enc(room)}/roles`, { username, role }),
+  kick: (room, username) => request('POST', `api/rooms/${enc(room)}/kick`, { username }),
+  ban: (room, username) => request('POST', `api/rooms/${enc(room)}/bans`, { username }),
+  bans: (room) => request('GET', `api/rooms/${enc(room)}/bans`),
+  unban: (room, username) => request('DELETE', `api/rooms/${enc(room)}/bans/${enc(username)}`),
+
+  invites: () => request('GET', 'api/admin/invites'),
+  createInvite: (uses, expiresInDays) => request('POST', 'api/admin/invites', { uses, expiresInDays }),
+  deleteInvite: (code) => request('DELETE', `api/admin/invites/${enc(code)}`),
+  users: (q, after) => {
+    const query = new URLSearchParams()
+    if (q) query.set('q', q)
+    if (after) query.set('after', after)
+    return request('GET', `api/admin/users?${query}`)
+  },
+  disableUser: (username) => request('POST', `api/admin/users/${enc(username)}/disable`),
+  enableUser: (username) => request('POST', `api/admin/users/${enc(username)}/enable`),
 
   /** A page of history: the newest before `before`, or (with `after`) the oldest after it. */
   history: (room, before, limit = 50, after = null) => {

@@ -62,12 +62,16 @@ function showSignIn (notice) {
   const username = h('input', { id: 'signin-username', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false', maxlength: '32' })
   const password = h('input', { id: 'signin-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true })
   const displayNameInput = h('input', { id: 'signin-display', name: 'displayName', autocomplete: 'nickname', maxlength: '64' })
+  // An administrator's invitation link ends in ?invite=CODE: the form is filled in and open.
+  const invited = new URLSearchParams(location.search).get('invite') || ''
+  const inviteInput = h('input', { id: 'signin-invite', name: 'invite', autocomplete: 'off', spellcheck: 'false', maxlength: '64', value: invited })
   const form = h('form', { class: 'signin-form', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'signin-username' }, 'Username'), username),
     h('div', { class: 'field' }, h('label', { for: 'signin-password' }, 'Password'), password),
-    h('details', { class: 'field optional' },
-      h('summary', {}, 'New here? Optional display name'),
-      h('label', { for: 'signin-display' }, 'Display name (for a new account)'), displayNameInput),
+    h('details', { class: 'field optional', open: Boolean(invited) },
+      h('summary', {}, 'New here? Optional display name and invitation'),
+      h('label', { for: 'signin-display' }, 'Display name (for a new account)'), displayNameInput,
+      h('label', { for: 'signin-invite' }, 'Invitation code'), inviteInput),
     error,
     h('div', { class: 'actions' },
       h('button', { type: 'submit', value: 'login', class: 'primary' }, 'Sign in'),
@@ -83,7 +87,7 @@ function showSignIn (notice) {
     error.textContent = ''
     try {
       const { user } = register
-        ? await api.register(username.value.trim(), password.value, displayNameInput.value.trim())
+        ? await api.register(username.value.trim(), password.value, displayNameInput.value.trim(), inviteInput.value.trim())
         : await api.login(username.value.trim(), password.value)
       signedIn(user)
       hub.announceAuth()
@@ -104,7 +108,7 @@ function explainAuthError (err, register) {
   if (!(err instanceof ApiError)) return 'Something went wrong.'
   if (err.code === 'bad_credentials') return 'Wrong username or password.'
   if (err.code === 'username_taken') return 'That username is taken.'
-  if (err.code === 'forbidden' && register) return 'Registration is closed on this server.'
+  if (err.code === 'forbidden' && register) return 'This server takes new accounts only with a valid invitation (or not at all).'
   if (err.code === 'invalid' && err.fields) {
     const hints = { username: 'Usernames have 3-32 letters, digits, _ . or -.', password: 'Passwords have at least 8 characters.' }
     return Object.keys(err.fields).map(f => hints[f] || `${f}: ${err.fields[f]}`).join(' ')

@@ -15,7 +15,7 @@ import { createAttachments } from './views/attachments.js'
 import { createSearch } from './views/search.js'
 import { Uploads } from './upload.js'
 import { Finder } from './finder.js'
-import { notifyDirectMessage } from './notify.js'
+import { Community } from './community.js'
 import { openNewRoom, openBrowse, openDirect, openAccount } from './dialogs.js'
 
 // The signed-in screen. It owns the state store (state.js), fetches what the
@@ -42,6 +42,9 @@ export class ChatView {
     this.loadMembersSoon = debounce(() => this.sync.loadMembers(), 300)
     this.markReadSoon = debounce(() => this.markRead(), 200)
     this.build(root, me, onSignOut)
+    this.community = new Community(this.store, {
+      flash: (text) => this.layout.flash(text), onError: (err, what) => this.handleError(err, what), goTo: (id) => this.goTo(id), roomsChanged: () => this.sync.loadRooms()
+    })
     this.store.subscribe((state, prev) => this.render(state, prev))
     this.render(this.store.get(), null)
 
@@ -63,6 +66,7 @@ export class ChatView {
     this.outbox.stop()
     this.uploads.stop()
     this.sync.stop()
+    this.community.stop()
     document.removeEventListener('visibilitychange', this.onVisibility)
     window.removeEventListener('focus', this.onVisibility)
     clearInterval(this.membersTimer)
@@ -82,9 +86,11 @@ export class ChatView {
       onOpen: (ev) => this.openResult(ev),
       onClose: () => this.store.update(S.searchClosed)
     })
-    this.topbar = createTopbar({ me, search: this.search.form, onMenu: () => this.layout.toggleSidebar(), onAccount: () => openAccount(app), onSignOut })
+    this.topbar = createTopbar({ me, search: this.search.form, onMenu: () => this.layout.toggleSidebar(), onAccount: () => openAccount(app), onAdmin: () => this.community.administer(), onSignOut })
     this.rooms = createRoomList({ onNewRoom: () => openNewRoom(app), onBrowse: () => openBrowse(app), onDirect: () => openDirect(app) })
-    this.head = createRoomHead({ onToggleMembers: () => this.layout.toggleMembers(), onLeave: () => this.leaveRoom() })
+    this.head = createRoomHead({
+      onToggleMembers: () => this.layout.toggleMembers(), onLeave: () => this.leaveRoom(), onMute: () => this.community.toggleMute(), onManage: () => this.community.manage()
+    })
     this.log = createLog({
       onNearTop: () => this.sync.loadOlder(),
       onNearBottom: () => this.finder.loadNewer(),
@@ -125,9 +131,10 @@ export class ChatView {
   render (state, prev) {
     for (const view of [this.topbar, this.rooms, this.head, this.log, this.composer, this.members, this.files, this.search]) view.render(state)
     if (!prev) return
+    this.community.render(state, prev)
     if (state.roomsStale !== prev.roomsStale) this.refreshRoomsSoon()
     if (state.membersStale !== prev.membersStale) this.loadMembersSoon()
-    if (state.rooms !== prev.rooms || state.roomId !== prev.roomId) this.updateTitle()
+    if (state.rooms !== prev.rooms || state.roomId !== prev.roomId || state.muted !== prev.muted) this.updateTitle()
     if (state.typing !== prev.typing) this.expireTypingLater()
     // The open room went away (archived, left in another tab): open another once this render is done.
     if (state.roomId !== null && !state.rooms[state.roomId] && prev.rooms[state.roomId]) queueMicrotask(() => this.route())
@@ -282,11 +289,7 @@ export class ChatView {
       const before = this.state
       this.store.update(S.reduce, ev)
       if (ev && ev.type === 'message' && ev.roomId === before.roomId) inView = true
-      const room = before.rooms[ev && ev.roomId]
-      const news = room && this.state.rooms[ev.roomId] && this.state.rooms[ev.roomId].lastEventId !== room.lastEventId
-      if (isLeader && news && room.kind === 'direct' && ev.type === 'message' && ev.user.id !== before.me.id) {
-        notifyDirectMessage(ev, { looking: ev.roomId === this.state.roomId, open: () => this.goTo(room.id) })
-      }
+      if (isLeader) this.community.notify(before, ev)
     }
     if (inView) this.markRead()
   }

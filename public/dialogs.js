@@ -269,11 +269,11 @@ function notificationsSection () {
     if (typeof Notification !== 'function') {
       text.textContent = 'This browser cannot show notifications.'
     } else if (Notification.permission === 'granted') {
-      text.textContent = 'New direct messages show a notification while this page is in the background.'
+      text.textContent = 'Direct messages and mentions of you show a notification while this page is in the background.'
     } else if (Notification.permission === 'denied') {
       text.textContent = 'Notifications are blocked in the browser settings for this site.'
     } else {
-      text.textContent = 'Get a notification for new direct messages while this page is in the background.'
+      text.textContent = 'Get a notification for direct messages and mentions of you while this page is in the background.'
       section.append(h('button', {
         type: 'button',
         onclick: () => { Notification.requestPermission().then(render, render) }

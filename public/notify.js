@@ -1,15 +1,25 @@
 /* global document, window, Notification */
-import { nameWithHandle } from './state.js'
 
-// A desktop notification for a direct message, when the user allowed them and
-// is not looking at that room. Only the tab that polls calls it, so one
-// browser shows each message once.
+// Desktop notifications for what state.notificationFor picks (direct messages
+// and mentions), while this page is hidden. Only the tab that polls calls it,
+// so one browser shows each message once. Permission is asked for only from a
+// click ("Enable notifications"): browsers ignore or punish asking unprompted.
 
-export function notifyDirectMessage (ev, { looking, open }) {
-  if (typeof Notification !== 'function' || Notification.permission !== 'granted') return
-  if (document.visibilityState === 'visible' && looking) return
+export function notificationsAllowed () {
+  return typeof Notification === 'function' && Notification.permission === 'granted'
+}
+
+/** @param {{title: string, body: string, tag: string}} note  @param {() => void} open */
+export function showNotification (note, open) {
+  if (!notificationsAllowed() || document.visibilityState !== 'hidden') return
   try {
-    const n = new Notification(nameWithHandle(ev.user), { body: String(ev.text || '').slice(0, 200), tag: 'chat-' + ev.id })
+    const n = new Notification(note.title, { body: note.body, tag: note.tag })
     n.onclick = () => { window.focus(); open(); n.close() }
   } catch { /* some browsers only allow notifications from a service worker */ }
+}
+
+/** Asks the browser for permission; resolves to the answer ('granted', 'denied', 'default'). */
+export async function askPermission () {
+  if (typeof Notification !== 'function') return 'denied'
+  return await Notification.requestPermission()
 }

@@ -49,7 +49,17 @@ export function initialState (me) {
     /** Files on their way: {clientId, roomId, names, loaded, total, state: uploading|retrying|failed, error}. */
     uploads: [],
     /** The search box's answer: {q, words, status: loading|ready|failed, events, hasMore} | null. */
-    search: null
+    search: null,
+    /** Bumped when the open room's ban list (shown to moderators) must be fetched again. */
+    bansStale: 0,
+    /** The signed-in user is a site administrator (acts as owner everywhere). */
+    admin: false,
+    /** room id → true: rooms whose messages neither notify nor count in the title (kept in this browser). */
+    muted: {},
+    /** No input in any tab for AWAY_AFTER_MS. */
+    away: false,
+    /** The latest thing the reader must be told about ({id, text}): removed from a room, a room archived. */
+    notice: null
   }
 }
 
@@ -71,23 +81,40 @@ export function reduce (state, ev) {
         next = upsertMessage(next, ev)
         if (ev.user && next.typing[ev.user.id]) next = { ...next, typing: without(next.typing, ev.user.id) }
       }
-      const unread = !mine && fresh && !(open && state.reading && !state.newer) ? (room.unread || 0) + 1 : room.unread || 0
-      return withRoom(next, { ...room, lastEventId: maxId(room.lastEventId, ev.id), unread })
+      const counts = !mine && fresh && !(open && state.reading && !state.newer)
+      const unread = (room.unread || 0) + (counts ? 1 : 0)
+      const mentions = (room.mentions || 0) + (counts && mentionsMe(state, ev) ? 1 : 0)
+      return withRoom(next, { ...room, lastEventId: maxId(room.lastEventId, ev.id), unread, mentions })
     }
-    case 'message.edited':
-      if (!open) return state
-      return mapMessage(state, ev.messageId, m => ({ ...m, text: ev.text, editedAt: ev.createdAt }))
+    case 'message.edited': {
+      // An edit may add a mention of us somewhere we are not looking: the server counts it.
+      const next = room && !open && Array.isArray(ev.mentions) && ev.mentions.includes(state.me.id) ? roomsStale(state) : state
+      if (!open) return next
+      return mapMessage(next, ev.messageId, m => ({ ...m, text: ev.text, editedAt: ev.createdAt, ...(ev.mentions ? { mentions: ev.mentions } : {}) }))
+    }
     case 'message.deleted': {
       let next = open ? messageRemoved(state, ev.roomId, ev.messageId) : state
       // An unread message may be the one deleted: the server's count is the truth.
-      if (room && room.unread) next = roomsStale(next)
+      if (room && (room.unread || room.mentions)) next = roomsStale(next)
       return next
     }
     case 'member.joined':
     case 'member.left': {
+      const target = ev.target || ev.user
+      // Kicked or banned: the room goes at once, and we say who did it.
+      if (ev.type === 'member.left' && ev.by && target && target.id === state.me.id) {
+        return room ? removedFrom(state, room, ev, 'removed') : state
+      }
       let next = mine || !room ? roomsStale(state) : state
       if (open) next = membersStale(next)
       return next
+    }
+    case 'member.banned':
+    case 'member.unbanned': {
+      if (ev.type === 'member.banned' && ev.target && ev.target.id === state.me.id) {
+        return room ? removedFrom(state, room, ev, 'banned') : state
+      }
+      return open ? { ...membersStale(state), bansStale: state.bansStale + 1 } : state
     }
     case 'member.role': {
       let next = open ? membersStale(state) : state
@@ -102,13 +129,13 @@ export function reduce (state, ev) {
     case 'room.archived': {
       if (!room) return state
       const rooms = without(state.rooms, ev.roomId)
-      return { ...state, rooms }
+      return { ...state, rooms, notice: { id: ev.id, text: `${roomLabel(state, room)} was archived.` } }
     }
     case 'read': {
       if (!room) return state
       const readSent = { ...state.readSent, [ev.roomId]: maxId(state.readSent[ev.roomId], ev.eventId) }
       if (!room.lastEventId || compareIds(ev.eventId, room.lastEventId) >= 0) {
-        return withRoom({ ...state, readSent }, room.unread ? { ...room, unread: 0 } : room)
+        return withRoom({ ...state, readSent }, room.unread || room.mentions ? { ...room, unread: 0, mentions: 0 } : room)
       }
       // Read up to an older message elsewhere: only the server knows what is left.
       return roomsStale({ ...state, readSent })
@@ -136,7 +163,7 @@ export function connectionChanged (state, connection) {
 
 export function roomsLoaded (state, list) {
   const rooms = {}
-  for (const r of list) rooms[r.id] = { ...r, unread: r.unread || 0 }
+  for (const r of list) rooms[r.id] = { ...r, unread: r.unread || 0, mentions: r.mentions || 0 }
   return { ...state, rooms }
 }
 
@@ -226,7 +253,7 @@ export function membersLoaded (state, roomId, members) {
 export function readMarked (state, roomId, eventId) {
   let next = state
   const room = next.rooms[roomId]
-  if (room && room.unread) next = withRoom(next, { ...room, unread: 0 })
+  if (room && (room.unread || room.mentions)) next = withRoom(next, { ...room, unread: 0, mentions: 0 })
   if (eventId !== null) next = { ...next, readSent: { ...next.readSent, [roomId]: eventId } }
   return next
 }
@@ -234,6 +261,19 @@ export function readMarked (state, roomId, eventId) {
 export function readFailed (state, roomId, eventId) {
   if (state.readSent[roomId] !== eventId) return state
   return { ...state, readSent: without(state.readSent, roomId) }
+}
+
+export function adminKnown (state, admin) {
+  return state.admin === admin ? state : { ...state, admin }
+}
+
+/** The muted rooms as this browser keeps them: room id → true. */
+export function mutedLoaded (state, muted) {
+  return { ...state, muted }
+}
+
+export function awayChanged (state, away) {
+  return state.away === away ? state : { ...state, away }
 }
 
 export function typingExpired (state) {
@@ -359,10 +399,50 @@ export function sortedRooms (state) {
   return Object.values(state.rooms).sort((a, b) => roomLabel(state, a).localeCompare(roomLabel(state, b)))
 }
 
+/** Unread messages of the rooms that are not muted: the title's count. */
 export function totalUnread (state) {
   let total = 0
-  for (const r of Object.values(state.rooms)) total += r.unread || 0
+  for (const r of Object.values(state.rooms)) if (!state.muted[r.id]) total += r.unread || 0
   return total
+}
+
+/** Whether a message names us. The server decides (it leaves `mentions` out when nobody is named). */
+export function mentionsMe (state, m) {
+  if (!m || (m.user && m.user.id === state.me.id)) return false
+  return Array.isArray(m.mentions) && m.mentions.includes(state.me.id)
+}
+
+const RANKS = { member: 1, moderator: 2, owner: 3 }
+
+/** Our role in the open room: administrators act as owners; else the member list's word (or the last role event). */
+export function myRole (state) {
+  const room = currentRoom(state)
+  if (!room || room.kind === 'direct') return null
+  if (state.admin) return 'owner'
+  const entry = state.members.find(m => m.id === state.me.id)
+  return (entry && entry.role) || room.role || 'member'
+}
+
+/** Whether our role in the open room reaches `role` ('moderator' or 'owner'). */
+export function mayAct (state, role) {
+  const mine = myRole(state)
+  return mine !== null && RANKS[mine] >= RANKS[role]
+}
+
+/**
+ * What a desktop notification should say about this event, or null: others'
+ * new messages in a direct room or mentioning us, in a room that is not muted.
+ * Asked with the state from before the event, so an event seen twice is not new.
+ */
+export function notificationFor (state, ev) {
+  if (!ev || ev.type !== 'message' || !ev.user || ev.user.id === state.me.id) return null
+  const room = state.rooms[ev.roomId]
+  if (!room || state.muted[room.id]) return null
+  if (room.lastEventId && compareIds(ev.id, room.lastEventId) <= 0) return null
+  const direct = room.kind === 'direct'
+  if (!direct && !mentionsMe(state, ev)) return null
+  const title = direct ? nameWithHandle(ev.user) : `${nameWithHandle(ev.user)} in ${roomLabel(state, room)}`
+  return { roomId: room.id, title, body: String(ev.text || '').slice(0, 200), tag: 'chat-' + ev.id }
 }
 
 /** The id to tell the server as read, or null when it knows already. */
@@ -393,6 +473,13 @@ function upsertMessage (state, ev) {
   let i = messages.length
   while (i > 0 && compareIds(messages[i - 1].id, ev.id) > 0) i--
   return { ...next, messages: [...messages.slice(0, i), ev, ...messages.slice(i)] }
+}
+
+/** We were kicked or banned: the room leaves the list, and the reader is told by whom. */
+function removedFrom (state, room, ev, how) {
+  const by = ev.by || ev.user
+  const text = `You were ${how} from ${roomLabel(state, room)} by ${nameWithHandle(by)}.`
+  return { ...state, rooms: without(state.rooms, room.id), notice: { id: ev.id, text } }
 }
 
 function mapMessage (state, id, fn) {

@@ -2,11 +2,13 @@
 import { h, linkify, timeEl, displayName } from '../ui.js'
 import { markWords } from '../highlight.js'
 import { attachmentsEl } from './attachments.js'
+import { mayAct, mentionsMe } from '../state.js'
 
 // The open room's messages: confirmed ones in id order, then our own on their
 // way (with Retry and Discard when they failed). Rendered from the state by
 // key, so an element is rebuilt only when its message changed, and a message
-// being edited keeps its form.
+// being edited keeps its form. Messages that mention us stand out; moderators
+// may delete anyone's.
 
 const NEAR_BOTTOM_PX = 80
 
@@ -58,10 +60,12 @@ export function createLog ({ onNearTop, onNearBottom, onScroll, onEdit, onDelete
   const atBottom = () => element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM_PX
   const scrollToBottom = () => { element.scrollTop = element.scrollHeight }
 
-  function fill (li, m, pending, me, focus = null) {
-    const own = Boolean(m.user && m.user.id === me.id)
+  function fill (li, m, pending, state) {
+    const own = Boolean(m.user && m.user.id === state.me.id)
+    const focus = state.focus
     const focused = Boolean(focus && !pending && focus.id === m.id)
-    li.className = 'msg' + (own ? ' own' : '') + (pending ? ' pending ' + pending.state : ' confirmed') + (focused ? ' focus' : '')
+    li.className = 'msg' + (own ? ' own' : '') + (pending ? ' pending ' + pending.state : ' confirmed') +
+      (mentionsMe(state, m) ? ' mention' : '') + (focused ? ' focus' : '')
     const meta = h('div', { class: 'meta' }, h('span', { class: 'author' }, displayName(m.user)))
     if (m.user && m.user.username && displayName(m.user) !== m.user.username) meta.append(' ', h('span', { class: 'handle' }, '@' + m.user.username))
     meta.append(' ', timeEl(m.createdAt))
@@ -83,13 +87,16 @@ export function createLog ({ onNearTop, onNearBottom, onScroll, onEdit, onDelete
       parts.push(h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'small', onclick: () => startEdit(li, m) }, 'Edit'),
         h('button', { type: 'button', class: 'small', onclick: (e) => armDelete(m.id, e.currentTarget) }, 'Delete')))
+    } else if (!pending && mayAct(state, 'moderator')) {
+      parts.push(h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'small', onclick: (e) => armDelete(m.id, e.currentTarget) }, 'Delete')))
     }
     li.replaceChildren(...parts)
   }
 
   function refill (id) {
     const entry = shown.get('m' + id)
-    if (entry && last) fill(entry.li, entry.item, null, last.me, last.focus)
+    if (entry && last) fill(entry.li, entry.item, null, last)
   }
 
   function startEdit (li, m) {
@@ -148,7 +155,10 @@ export function createLog ({ onNearTop, onNearBottom, onScroll, onEdit, onDelete
     const prev = last
     last = state
     const roomChanged = !prev || prev.roomId !== state.roomId
-    if (!roomChanged && prev.messages === state.messages && prev.outbox === state.outbox &&
+    // Becoming (or ceasing to be) a moderator changes every message's buttons.
+    const moderator = mayAct(state, 'moderator')
+    const rolesChanged = !prev || moderator !== mayAct(prev, 'moderator')
+    if (!roomChanged && !rolesChanged && prev.messages === state.messages && prev.outbox === state.outbox &&
         prev.hasMore === state.hasMore && prev.history === state.history && prev.rooms === state.rooms &&
         prev.focus === state.focus && prev.newer === state.newer) return
     if (roomChanged) editing = null
@@ -183,9 +193,9 @@ export function createLog ({ onNearTop, onNearBottom, onScroll, onEdit, onDelete
         if (item.user && item.user.id === state.me.id) ownAdded = true
       }
       const focused = !pending && item.id === focusId
-      const changed = entry.item !== (pending ?? item) || entry.focus !== (focused ? state.focus : null)
+      const changed = rolesChanged || entry.item !== (pending ?? item) || entry.focus !== (focused ? state.focus : null)
       if (changed && !(editing !== null && item.id === editing && entry.item !== null)) {
-        fill(entry.li, item, pending, state.me, state.focus)
+        fill(entry.li, item, pending, state)
         entry.focus = focused ? state.focus : null
       }
       if (!pending) entry.item = item

@@ -1,7 +1,8 @@
 import { h, displayName } from '../ui.js'
 import { currentRoom } from '../state.js'
 
-// The open room's members, online first, and the form that adds someone.
+// The open room's members, online first, with their role, and the form that
+// adds someone. We show as away after a while without input in any tab.
 
 /**
  * @param {object} o
@@ -25,19 +26,21 @@ export function createMembers ({ onAdd }) {
   function render (state) {
     const prev = last
     last = state
-    if (prev && prev.members === state.members && prev.roomId === state.roomId && prev.rooms === state.rooms) return
+    if (prev && prev.members === state.members && prev.roomId === state.roomId && prev.rooms === state.rooms && prev.away === state.away) return
     const room = currentRoom(state)
     form.hidden = !room || room.kind === 'direct'
     const sorted = [...state.members].sort((a, b) =>
       (b.online === true) - (a.online === true) || displayName(a).localeCompare(displayName(b)))
     const online = sorted.filter(m => m.online).length
     title.textContent = sorted.length ? `Members (${sorted.length}, ${online} online)` : 'Members'
-    list.replaceChildren(...sorted.map(m => h('li', { class: m.online ? 'online' : 'offline' },
+    const presence = (m) => m.id === state.me.id && state.away ? 'away' : m.online ? 'online' : 'offline'
+    list.replaceChildren(...sorted.map(m => h('li', { class: presence(m) },
       h('span', { class: 'dot', 'aria-hidden': 'true' }),
       h('span', { class: 'member-name' }, displayName(m)),
       displayName(m) !== m.username ? h('span', { class: 'muted' }, ' @' + m.username) : null,
       m.id === state.me.id ? h('span', { class: 'muted' }, ' (you)') : null,
-      h('span', { class: 'presence' }, m.online ? ' online' : ' offline'))))
+      m.role && m.role !== 'member' ? h('span', { class: 'tag' }, m.role) : null,
+      h('span', { class: 'presence' }, ' ' + presence(m)))))
   }
 
   return { element, render }

@@ -2,7 +2,8 @@
 import { h } from '../ui.js'
 import { roomLabel, sortedRooms } from '../state.js'
 
-// The sidebar: channels and direct rooms with their unread counts, and the
+// The sidebar: channels and direct rooms with their unread counts (unread
+// mentions apart), muted rooms marked, and the
 // buttons that open the room dialogs. Links change the location hash; the
 // page opens the room from there.
 
@@ -30,17 +31,19 @@ export function createRoomList ({ onNewRoom, onBrowse, onDirect }) {
   function render (state) {
     const prev = last
     last = state
-    if (prev && prev.rooms === state.rooms && prev.roomId === state.roomId && prev.directNames === state.directNames) return
+    if (prev && prev.rooms === state.rooms && prev.roomId === state.roomId && prev.directNames === state.directNames && prev.muted === state.muted) return
     const active = document.activeElement
     const focusedId = active && active.dataset ? active.dataset.roomId : undefined
     const item = (room) => h('li', {}, h('a', {
       href: '#/rooms/' + encodeURIComponent(room.id),
-      class: 'room-link' + (room.unread ? ' has-unread' : ''),
+      class: 'room-link' + (room.unread ? ' has-unread' : '') + (state.muted[room.id] ? ' muted-room' : ''),
       dataset: { roomId: room.id },
       'aria-current': room.id === state.roomId ? 'page' : null
     },
     h('span', { class: 'room-name' }, roomLabel(state, room)),
     room.visibility === 'private' && room.kind !== 'direct' ? h('span', { class: 'tag' }, 'private') : null,
+    state.muted[room.id] ? h('span', { class: 'tag' }, 'muted') : null,
+    room.mentions ? h('span', { class: 'badge mention-badge' }, '@' + room.mentions, h('span', { class: 'sr-only' }, ' mentions')) : null,
     room.unread ? h('span', { class: 'badge' }, String(room.unread), h('span', { class: 'sr-only' }, ' unread')) : null))
     const sorted = sortedRooms(state)
     channels.replaceChildren(...sorted.filter(r => r.kind !== 'direct').map(item))

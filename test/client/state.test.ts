@@ -18,6 +18,15 @@ interface StateModule {
   messageSent: Update
   readMarked: Update
   typingExpired: Update
+  membersLoaded: Update
+  adminKnown: Update
+  mutedLoaded: Update
+  awayChanged: Update
+  totalUnread: (state: State) => number
+  mentionsMe: (state: State, m: object) => boolean
+  myRole: (state: State) => string | null
+  mayAct: (state: State, role: string) => boolean
+  notificationFor: (state: State, ev: object) => { roomId: string, title: string, body: string, tag: string } | null
   unsentRead: (state: State) => string | null
   typingNames: (state: State) => string[]
   nameWithHandle: (user: object) => string
@@ -171,6 +180,115 @@ t.test('typing', async t => {
   t.same(s.typingNames(s.reduce(state, { id: null, type: 'typing', roomId: '11', user: bob, createdAt: at })), [], 'not another room')
   const later = s.typingExpired(s.observed(typing, { now: 1000 + s.TYPING_SHOWN_MS, reading: true }))
   t.same(later.typing, {}, 'the notice expires')
+})
+
+t.test('mentions: counted apart from unread, cleared with it', async t => {
+  const state = start()
+  const named = s.reduce(state, message('160', '11', bob, { text: '@alice look', mentions: ['1'] }))
+  t.equal(named.rooms['11'].unread, 1)
+  t.equal(named.rooms['11'].mentions, 1, 'a message naming us counts as a mention')
+  t.equal(s.reduce(named, message('160', '11', bob, { mentions: ['1'] })).rooms['11'].mentions, 1, 'once, however often it arrives')
+  const other = s.reduce(named, message('161', '11', bob, { mentions: ['2'] }))
+  t.equal(other.rooms['11'].mentions, 1, 'a mention of someone else is only unread')
+  t.equal(other.rooms['11'].unread, 2)
+  const read = s.reduce(other, { id: null, type: 'read', roomId: '11', eventId: '161', user: me, createdAt: at })
+  t.equal(read.rooms['11'].mentions, 0, 'read in another tab: mentions clear too')
+  t.equal(s.readMarked(s.roomOpened(other, '11'), '11', '161').rooms['11'].mentions, 0, 'read here: cleared')
+  t.equal(s.reduce(state, message('162', '10', bob, { mentions: ['1'] })).rooms['10'].mentions, 0, 'not while reading the open room')
+  t.ok(s.mentionsMe(state, message('163', '10', bob, { mentions: ['1'] })), 'highlighted')
+  t.notOk(s.mentionsMe(state, message('164', '10', bob, { text: 'hi @alice' })), 'the server decides, not the text')
+  t.notOk(s.mentionsMe(state, message('165', '10', me, { mentions: ['1'] })), 'not our own message')
+  const edited = s.reduce(state, { id: '166', type: 'message.edited', roomId: '11', messageId: '101', text: '@alice', mentions: ['1'], user: bob, createdAt: at })
+  t.equal(edited.roomsStale, state.roomsStale + 1, 'an edit naming us elsewhere: the server recounts')
+  const deleted = s.reduce(named, { id: '167', type: 'message.deleted', roomId: '11', messageId: '160', user: bob, createdAt: at })
+  t.equal(deleted.roomsStale, named.roomsStale + 1, 'a deleted mention: the server recounts')
+  t.same(s.roomsLoaded(state, [{ id: '12', name: 'x', kind: 'channel', unread: 2, mentions: 1 }]).rooms['12'].mentions, 1, 'the room list gives the count')
+})
+
+t.test('kicked: our window drops the room and says who did it', async t => {
+  const state = start()
+  const kick = { id: '170', type: 'member.left', roomId: '10', user: me, target: me, by: bob, createdAt: at }
+  const kicked = s.reduce(state, kick)
+  t.notOk('10' in kicked.rooms, 'the room is gone from the list at once')
+  t.same(kicked.notice, { id: '170', text: 'You were removed from #general by Bob (@bob).' })
+  t.equal(s.reduce(kicked, kick), kicked, 'again: nothing')
+  const other = s.reduce(state, { id: '171', type: 'member.left', roomId: '10', user: bob, target: bob, by: me, createdAt: at })
+  t.ok('10' in other.rooms, 'someone else kicked: the room stays')
+  t.equal(other.membersStale, state.membersStale + 1, 'and its members are fetched again')
+  t.equal(other.notice, null)
+})
+
+t.test('member.banned and member.unbanned', async t => {
+  const state = start()
+  const banned = s.reduce(state, { id: '172', type: 'member.banned', roomId: '11', user: bob, target: me, by: bob, createdAt: at })
+  t.notOk('11' in banned.rooms, 'banned: the room goes')
+  t.match(banned.notice.text, /You were banned from #random by Bob/)
+  const left = s.reduce(banned, { id: '173', type: 'member.left', roomId: '11', user: me, target: me, by: bob, createdAt: at })
+  t.equal(left, banned, 'the leave that follows the ban changes nothing more')
+  for (const type of ['member.banned', 'member.unbanned']) {
+    const other = s.reduce(state, { id: '174', type, roomId: '10', user: me, target: bob, by: me, createdAt: at })
+    t.equal(other.bansStale, state.bansStale + 1, `${type} in the open room: the ban list again`)
+    t.equal(other.membersStale, state.membersStale + 1)
+    t.equal(s.reduce(state, { id: '175', type, roomId: '11', user: me, target: bob, by: me, createdAt: at }), state, `${type} elsewhere: nothing`)
+  }
+})
+
+t.test('a moderator deletes someone\'s message', async t => {
+  const state = start()
+  const deleted = s.reduce(state, { id: '176', type: 'message.deleted', roomId: '10', messageId: '100', user: me, by: me, createdAt: at })
+  t.same(deleted.messages, [], 'gone from the open room')
+})
+
+t.test('room.archived tells the reader', async t => {
+  const archived = s.reduce(start(), { id: '177', type: 'room.archived', roomId: '11', user: bob, createdAt: at })
+  t.same(archived.notice, { id: '177', text: '#random was archived.' })
+})
+
+t.test('roles: who may moderate the open room', async t => {
+  const state = start()
+  t.equal(s.myRole(state), 'member', 'a member until the member list says more')
+  t.notOk(s.mayAct(state, 'moderator'))
+  const mod = s.membersLoaded(state, '10', [{ ...me, role: 'moderator', online: true }, { ...bob, role: 'owner', online: true }])
+  t.equal(s.myRole(mod), 'moderator')
+  t.ok(s.mayAct(mod, 'moderator'))
+  t.notOk(s.mayAct(mod, 'owner'), 'a moderator does not archive or name moderators')
+  const owner = s.reduce(state, { id: '178', type: 'member.role', roomId: '10', user: bob, target: me, role: 'moderator', createdAt: at })
+  t.equal(s.myRole(owner), 'moderator', 'a role event counts before the member list comes')
+  const admin = s.adminKnown(state, true)
+  t.ok(s.mayAct(admin, 'owner'), 'administrators act as owners')
+  t.equal(s.adminKnown(admin, true), admin)
+  const direct = s.roomOpened(s.roomsLoaded(admin, [{ id: '20', name: null, kind: 'direct', unread: 0 }]), '20')
+  t.equal(s.myRole(direct), null, 'nobody moderates a direct room')
+  t.notOk(s.mayAct(direct, 'moderator'))
+})
+
+t.test('mute and the title count', async t => {
+  const state = s.reduce(s.reduce(start(), message('180', '11')), message('181', '11', bob, { mentions: ['1'] }))
+  t.equal(s.totalUnread(state), 2)
+  const muted = s.mutedLoaded(state, { 11: true })
+  t.equal(s.totalUnread(muted), 0, 'a muted room does not count in the title')
+  t.equal(muted.rooms['11'].unread, 2, 'its own count stays in the list')
+  t.equal(s.notificationFor(muted, message('182', '11', bob, { mentions: ['1'] })), null, 'nor notifies')
+})
+
+t.test('which messages notify', async t => {
+  let state = start()
+  state = s.roomsLoaded(state, [...Object.values(state.rooms), { id: '20', name: 'bob', kind: 'direct', unread: 0, lastEventId: '50' }])
+  const mention = s.notificationFor(state, message('190', '11', bob, { text: 'hey @alice', mentions: ['1'] }))
+  t.same(mention, { roomId: '11', title: 'Bob (@bob) in #random', body: 'hey @alice', tag: 'chat-190' })
+  t.ok(s.notificationFor(state, message('191', '20')), 'a direct message')
+  t.equal(s.notificationFor(state, message('192', '11')), null, 'a plain channel message does not')
+  t.equal(s.notificationFor(state, message('193', '20', me)), null, 'nor our own')
+  t.equal(s.notificationFor(state, message('40', '20')), null, 'nor one seen before')
+  t.equal(s.notificationFor(state, { id: '194', type: 'typing', roomId: '20', user: bob }), null)
+})
+
+t.test('away follows the input of every tab', async t => {
+  const state = start()
+  t.equal(state.away, false)
+  const away = s.awayChanged(state, true)
+  t.equal(away.away, true)
+  t.equal(s.awayChanged(away, true), away)
 })
 
 t.test('unknown events and junk change nothing', async t => {
