@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
 import mysql from 'mysql2/promise'
+import { loadConfig } from '../src/config.js'
 import { connectDatabase, type DatabaseHandle } from '../src/db/connect.js'
 import { loadMigrations, migrate } from '../src/db/migrate.js'
 import { RoomAccess } from '../src/rooms/access.js'
@@ -190,7 +191,7 @@ runMain(async () => {
     console.log(`loaded in ${loadSeconds.toFixed(1)} s; search migrations (index of existing messages) took ${migrateSeconds.toFixed(1)} s`)
   }
 
-  const search = new SearchService({ db: handle.db, dialect: handle.dialect, access: new RoomAccess(handle.db), scanLimit: 100000 })
+  const search = new SearchService({ db: handle.db, dialect: handle.dialect, access: new RoomAccess(handle.db), scanLimit: loadConfig({}, false).searchScanLimit })
   const user: AuthUser = { id: 1, username: 'user1', displayName: 'User 1', isAdmin: false, via: 'token', sessionId: null, tokenId: null }
   const kinds = queries(await sampleTexts(handle))
   const all = new Histogram()
