@@ -23,10 +23,8 @@ export const wordStart = (word: string): RawBuilder<unknown> => sql`m.text REGEX
  * The indexed words FULLTEXT can look up cheaply: those found in so few of the
  * newest messages that, at that rate, the whole table holds at most `fulltextBudget`.
  */
-export async function rareWords (db: Executor, indexed: string[]): Promise<string[]> {
+export async function rareWords (db: Executor, indexed: string[], total: number): Promise<string[]> {
   const counts = indexed.map((w, i) => sql`SUM(${wordStart(w)}) AS ${sql.ref(`c${i}`)}`)
-  const newest = await db.selectFrom('messages').select(eb => eb.fn.max('id').as('id')).executeTakeFirst()
-  const total = Number(newest?.id ?? 0)
   const row = (await sql<Record<string, string | number | null>>`SELECT COUNT(*) AS n, ${sql.join(counts)}
     FROM messages m WHERE m.id > ${total - sampleSize}`.execute(db)).rows[0]
   const sampled = Math.max(1, Number(row?.n ?? 0))
@@ -42,14 +40,14 @@ export async function rareWords (db: Executor, indexed: string[]): Promise<strin
  * words only (the others checked by REGEXP on its few rows); when every word
  * is common, the scan goes on, bounded by `scanLimit` as for unindexed words.
  */
-export async function fulltextNewest (db: Executor, query: FulltextQuery, indexed: string[], scanned: Array<RawBuilder<unknown>>): Promise<Array<{ id: string | number }>> {
+export async function fulltextNewest (db: Executor, query: FulltextQuery, indexed: string[], scanned: Array<RawBuilder<unknown>>): Promise<number[]> {
   const matches = [...scanned, ...indexed.map(wordStart)]
   const state = await scanStart(db, query.before, query.scanLimit)
   const later = state.budget - Math.min(firstScan, state.budget)
   state.budget -= later
   const found = await scanNewest(db, query, matches, state)
   if (found.length >= query.limit || state.upper === 0) return found
-  const rare = await rareWords(db, indexed)
+  const rare = await rareWords(db, indexed, state.newest)
   if (rare.length > 0) {
     const others = [...scanned, ...indexed.filter(w => !rare.includes(w)).map(wordStart)]
     return [...found, ...await fulltextOlder(db, query, state.upper, rare, others, query.limit - found.length)]
@@ -59,8 +57,8 @@ export async function fulltextNewest (db: Executor, query: FulltextQuery, indexe
 }
 
 /** The rest of the page from FULLTEXT: rows below `upper` matching the rare words, filtered by everything else. */
-async function fulltextOlder (db: Executor, query: ScanQuery, upper: number, rare: string[], others: Array<RawBuilder<unknown>>, want: number): Promise<Array<{ id: string | number }>> {
-  return (await sql<{ id: string | number }>`SELECT m.id FROM messages m
+async function fulltextOlder (db: Executor, query: ScanQuery, upper: number, rare: string[], others: Array<RawBuilder<unknown>>, want: number): Promise<number[]> {
+  const rows = (await sql<{ id: string | number }>`SELECT m.id FROM messages m
     WHERE ${allOf([
       sql`MATCH (m.text) AGAINST (${fulltextMatch(rare)} IN BOOLEAN MODE)`,
       sql`m.id < ${upper}`,
@@ -69,4 +67,5 @@ async function fulltextOlder (db: Executor, query: ScanQuery, upper: number, rar
       ...others
     ])}
     ORDER BY m.id DESC LIMIT ${want}`.execute(db)).rows
+  return rows.map(r => Number(r.id))
 }

@@ -28,7 +28,6 @@ export async function searchMessageIds (db: Executor, dialect: Dialect, query: S
   if (query.roomIds.length === 0 || query.words.length === 0) return []
   const { indexed, scanned } = dialect === 'sqlite' ? splitForTrigram(query.words) : splitForFulltext(query.words)
   const text = sql`m.text`
-  let rows: Array<{ id: string | number }>
   if (indexed.length > 0 && dialect === 'sqlite') {
     const conditions = [
       sql`message_search MATCH ${fts5Match(indexed)}`,
@@ -36,14 +35,12 @@ export async function searchMessageIds (db: Executor, dialect: Dialect, query: S
       ...(query.before === null ? [] : [sql`message_search.rowid < ${query.before}`]),
       ...likeAll(text, scanned)
     ]
-    rows = (await sql<{ id: number }>`SELECT message_search.rowid AS id FROM message_search
+    const rows = (await sql<{ id: number }>`SELECT message_search.rowid AS id FROM message_search
       JOIN messages m ON m.id = message_search.rowid
       WHERE ${allOf(conditions)}
       ORDER BY message_search.rowid DESC LIMIT ${query.limit}`.execute(db)).rows
-  } else if (indexed.length > 0) {
-    rows = await fulltextNewest(db, query, indexed, likeAll(text, scanned))
-  } else {
-    rows = await scanNewest(db, query, likeAll(text, scanned), await scanStart(db, query.before, query.scanLimit))
+    return rows.map(r => Number(r.id))
   }
-  return rows.map(r => Number(r.id))
+  if (indexed.length > 0) return await fulltextNewest(db, query, indexed, likeAll(text, scanned))
+  return await scanNewest(db, query, likeAll(text, scanned), await scanStart(db, query.before, query.scanLimit))
 }

@@ -5,6 +5,8 @@ import type { Executor } from '../db/connect.js'
 export interface ScanState {
   upper: number
   budget: number
+  /** The newest message id of the site when the scan started. */
+  readonly newest: number
 }
 
 export interface ScanQuery {
@@ -19,42 +21,51 @@ export const allOf = (conditions: Array<RawBuilder<unknown>>): RawBuilder<unknow
 /** The first step is small, so a common word answers after reading a few thousand messages. */
 const firstStep = 2000
 const stepGrowth = 4
+/** Before the first range shows it, the share of ids taken to be in the searched rooms: low, so the first range is rarely short. */
+const firstDensity = 0.1
+/** Ranges are guessed this much wider than the density seen so far needs, so most are cut at their count, not short of it. */
+const widen = 1.5
 
 /** Where a scan of the messages before `before` (or all) starts. */
 export async function scanStart (db: Executor, before: number | null, budget: number): Promise<ScanState> {
-  const newest = await db.selectFrom('messages').select(eb => eb.fn.max('id').as('id')).executeTakeFirst()
-  return { upper: Math.min(Number(newest?.id ?? 0) + 1, before ?? Number.MAX_SAFE_INTEGER), budget }
+  const row = await db.selectFrom('messages').select(eb => eb.fn.max('id').as('id')).executeTakeFirst()
+  const newest = Number(row?.id ?? 0)
+  return { upper: Math.min(newest + 1, before ?? Number.MAX_SAFE_INTEGER), budget, newest }
 }
 
+interface Step { hits: number[], lower: number, count: number }
+
 /**
- * The next id range holding (at most) `want` messages of the searched rooms,
- * read from the (room_id, id) index alone: the range is guessed from how dense
- * the rooms were so far, and cut at the `want`-th message when it holds more.
+ * One round trip for one range: the newest `want` messages of the searched
+ * rooms at or above `guess` (from the (room_id, id) index alone), the ones
+ * among them meeting `matches`, and where the range ends with how many it held.
  */
-async function nextRange (db: Executor, query: ScanQuery, upper: number, want: number, density: number): Promise<{ lower: number, count: number }> {
-  const guess = Math.max(0, upper - Math.ceil(want / density))
-  const rows = (await sql<{ id: string | number }>`SELECT id FROM messages
-    WHERE room_id IN (${idList(query.roomIds)}) AND id >= ${guess} AND id < ${upper}
-    ORDER BY id DESC LIMIT ${want}`.execute(db)).rows
-  const last = rows.at(-1)
-  return rows.length === want && last !== undefined ? { lower: Number(last.id), count: want } : { lower: guess, count: rows.length }
+async function step (db: Executor, query: ScanQuery, matches: Array<RawBuilder<unknown>>, upper: number, guess: number, want: number, need: number): Promise<Step> {
+  const range = sql`SELECT id FROM messages WHERE room_id IN (${idList(query.roomIds)}) AND id >= ${guess} AND id < ${upper} ORDER BY id DESC LIMIT ${want}`
+  const rows = (await sql<{ id: string | number | null, n: string | number | null }>`
+    SELECT hits.id AS id, NULL AS n FROM (SELECT m.id FROM (${range}) w JOIN messages m ON m.id = w.id
+      WHERE ${allOf([sql`m.deleted_at IS NULL`, ...matches])} ORDER BY m.id DESC LIMIT ${need}) hits
+    UNION ALL SELECT MIN(r.id), COUNT(*) FROM (${range}) r`.execute(db)).rows
+  const total = rows.find(r => r.n !== null)
+  const count = Number(total?.n ?? 0)
+  const hits = rows.filter(r => r.n === null).map(r => Number(r.id)).sort((a, b) => b - a)
+  return { hits, count, lower: count === want ? Number(total?.id) : guess }
 }
 
 /**
  * Ids of live messages meeting `matches`, newest first, read one id range at
  * a time until the page is full, the history begins or the budget of messages
  * of the searched rooms is spent: a common word stops early, a rare one costs
- * a bounded scan. The state is updated to where the scan stopped.
+ * a bounded scan. The state is moved to where the scan stopped.
  */
-export async function scanNewest (db: Executor, query: ScanQuery, matches: Array<RawBuilder<unknown>>, state: ScanState, found: Array<{ id: string | number }> = []): Promise<Array<{ id: string | number }>> {
+export async function scanNewest (db: Executor, query: ScanQuery, matches: Array<RawBuilder<unknown>>, state: ScanState, found: number[] = []): Promise<number[]> {
   let want = firstStep
-  // A first guess at the share of ids that are in the searched rooms; each range corrects it.
-  let density = 0.25
+  let density = firstDensity
   while (state.upper > 0 && state.budget > 0 && found.length < query.limit) {
-    const { lower, count } = await nextRange(db, query, state.upper, Math.min(want, state.budget), density)
-    const conditions = [sql`m.id >= ${lower}`, sql`m.id < ${state.upper}`, sql`m.room_id IN (${idList(query.roomIds)})`, sql`m.deleted_at IS NULL`, ...matches]
-    found.push(...(await sql<{ id: string | number }>`SELECT m.id FROM messages m WHERE ${allOf(conditions)}
-      ORDER BY m.id DESC LIMIT ${query.limit - found.length}`.execute(db)).rows)
+    want = Math.min(want, state.budget)
+    const guess = Math.max(0, state.upper - Math.ceil(widen * want / density))
+    const { hits, lower, count } = await step(db, query, matches, state.upper, guess, want, query.limit - found.length)
+    found.push(...hits)
     density = Math.min(1, Math.max(count, 1) / Math.max(state.upper - lower, 1))
     state.budget -= count
     state.upper = lower
