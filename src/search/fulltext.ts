@@ -1,9 +1,10 @@
 import { sql, type RawBuilder } from 'kysely'
-import type { Executor } from '../db/connect.js'
+import type { Dialect, Executor } from '../db/connect.js'
 import { fulltextMatch } from './query.js'
 import { allOf, idList, scanNewest, scanStart, type ScanQuery } from './scan.js'
 
 export interface FulltextQuery extends ScanQuery {
+  dialect: Dialect
   before: number | null
   /** Messages of the searched rooms a scan may read (SEARCH_SCAN_LIMIT). */
   scanLimit: number
@@ -48,7 +49,7 @@ export async function rareWords (db: Executor, indexed: string[], total: number)
  */
 export async function fulltextNewest (db: Executor, query: FulltextQuery, indexed: string[], scanned: Array<RawBuilder<unknown>>): Promise<number[]> {
   const matches = [...scanned, ...indexed.map(wordStart)]
-  const state = await scanStart(db, query.before, query.scanLimit)
+  const state = await scanStart(db, query.dialect, query.before, query.scanLimit)
   const first = Math.min(firstScan, state.budget)
   const later = state.budget - first
   state.budget = first

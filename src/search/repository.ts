@@ -41,6 +41,6 @@ export async function searchMessageIds (db: Executor, dialect: Dialect, query: S
       ORDER BY message_search.rowid DESC LIMIT ${query.limit}`.execute(db)).rows
     return rows.map(r => Number(r.id))
   }
-  if (indexed.length > 0) return await fulltextNewest(db, query, indexed, likeAll(text, scanned))
-  return await scanNewest(db, query, likeAll(text, scanned), await scanStart(db, query.before, query.scanLimit))
+  if (indexed.length > 0) return await fulltextNewest(db, { ...query, dialect }, indexed, likeAll(text, scanned))
+  return await scanNewest(db, query, likeAll(text, scanned), await scanStart(db, dialect, query.before, query.scanLimit))
 }

@@ -1,12 +1,15 @@
 import { sql, type RawBuilder } from 'kysely'
-import type { Executor } from '../db/connect.js'
+import type { Dialect, Executor } from '../db/connect.js'
 
 /** Where a scan stands: the next id range ends below `upper`; `budget` messages of the searched rooms may still be read. */
 export interface ScanState {
   upper: number
   budget: number
+  /** The share of ids in the searched rooms, as the last range showed it. */
+  density: number
   /** The newest message id of the site when the scan started. */
   readonly newest: number
+  readonly dialect: Dialect
 }
 
 export interface ScanQuery {
@@ -27,10 +30,10 @@ const firstDensity = 0.1
 const widen = 1.5
 
 /** Where a scan of the messages before `before` (or all) starts. */
-export async function scanStart (db: Executor, before: number | null, budget: number): Promise<ScanState> {
+export async function scanStart (db: Executor, dialect: Dialect, before: number | null, budget: number): Promise<ScanState> {
   const row = await db.selectFrom('messages').select(eb => eb.fn.max('id').as('id')).executeTakeFirst()
   const newest = Number(row?.id ?? 0)
-  return { upper: Math.min(newest + 1, before ?? Number.MAX_SAFE_INTEGER), budget, newest }
+  return { upper: Math.min(newest + 1, before ?? Number.MAX_SAFE_INTEGER), budget, density: firstDensity, newest, dialect }
 }
 
 interface Step { hits: number[], lower: number, count: number }
@@ -40,8 +43,11 @@ interface Step { hits: number[], lower: number, count: number }
  * rooms at or above `guess` (from the (room_id, id) index alone), the ones
  * among them meeting `matches`, and where the range ends with how many it held.
  */
-async function step (db: Executor, query: ScanQuery, matches: Array<RawBuilder<unknown>>, upper: number, guess: number, want: number, need: number): Promise<Step> {
-  const range = sql`SELECT id FROM messages WHERE room_id IN (${idList(query.roomIds)}) AND id >= ${guess} AND id < ${upper} ORDER BY id DESC LIMIT ${want}`
+async function step (db: Executor, state: ScanState, query: ScanQuery, matches: Array<RawBuilder<unknown>>, guess: number, want: number, need: number): Promise<Step> {
+  const { upper } = state
+  // Walking the primary key down for ORDER BY id looks cheaper to MariaDB's planner, and reads every room's messages.
+  const byRoom = state.dialect === 'sqlite' ? sql`INDEXED BY messages_room` : sql`FORCE INDEX (messages_room)`
+  const range = sql`SELECT id FROM messages ${byRoom} WHERE room_id IN (${idList(query.roomIds)}) AND id >= ${guess} AND id < ${upper} ORDER BY id DESC LIMIT ${want}`
   const rows = (await sql<{ id: string | number | null, n: string | number | null }>`
     SELECT hits.id AS id, NULL AS n FROM (SELECT m.id FROM (${range}) w JOIN messages m ON m.id = w.id
       WHERE ${allOf([sql`m.deleted_at IS NULL`, ...matches])} ORDER BY m.id DESC LIMIT ${need}) hits
@@ -60,13 +66,12 @@ async function step (db: Executor, query: ScanQuery, matches: Array<RawBuilder<u
  */
 export async function scanNewest (db: Executor, query: ScanQuery, matches: Array<RawBuilder<unknown>>, state: ScanState, found: number[] = []): Promise<number[]> {
   let want = firstStep
-  let density = firstDensity
   while (state.upper > 0 && state.budget > 0 && found.length < query.limit) {
     want = Math.min(want, state.budget)
-    const guess = Math.max(0, state.upper - Math.ceil(widen * want / density))
-    const { hits, lower, count } = await step(db, query, matches, state.upper, guess, want, query.limit - found.length)
+    const guess = Math.max(0, state.upper - Math.ceil(widen * want / state.density))
+    const { hits, lower, count } = await step(db, state, query, matches, guess, want, query.limit - found.length)
     found.push(...hits)
-    density = Math.min(1, Math.max(count, 1) / Math.max(state.upper - lower, 1))
+    state.density = Math.min(1, Math.max(count, 1) / Math.max(state.upper - lower, 1))
     state.budget -= count
     state.upper = lower
     want *= stepGrowth
