@@ -3,16 +3,20 @@
  * database, applies the search migration to them (timed: that is what an
  * upgrade costs), then runs the queries a user in 20 of 100 rooms would type
  * and prints p50/p95 per kind of query. Usage:
- *   npm run bench:search -- [--sqlite] [--messages 1000000] [--rounds 20]
+ *   npm run bench:search -- [--sqlite] [--messages 1000000] [--rounds 20] [--keep NAME]
  * MariaDB at BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306); the
- * database (or SQLite folder) is dropped at the end.
+ * database (or SQLite folder) is dropped at the end. With --keep NAME it is
+ * kept instead (database search_bench_NAME, folder $TMPDIR/search-bench-NAME)
+ * and reused by the next run with the same NAME: loading a million rows takes
+ * minutes, and a run that reuses them only applies migrations added since.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
 import mysql from 'mysql2/promise'
+import { loadConfig } from '../src/config.js'
 import { connectDatabase, type DatabaseHandle } from '../src/db/connect.js'
 import { loadMigrations, migrate } from '../src/db/migrate.js'
 import { RoomAccess } from '../src/rooms/access.js'
@@ -27,7 +31,8 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '1000000' },
     rounds: { type: 'string', default: '20' },
     rooms: { type: 'string', default: '100' },
-    'member-rooms': { type: 'string', default: '20' }
+    'member-rooms': { type: 'string', default: '20' },
+    keep: { type: 'string' }
   }
 })
 const total = Number(args.messages)
@@ -48,6 +53,8 @@ function prng (seed: number): () => number {
   }
 }
 const random = prng(42)
+// Queries draw from their own sequence, so a run on a kept database asks what a fresh one would.
+const queryRandom = prng(7)
 const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)] as T
 
 // Latin-script words from syllables, used with Zipf-like frequencies (a few very common, most rare).
@@ -65,23 +72,43 @@ const japanese = [...'のにはをたがでてとしれさあるいうかなこ�
 const latinText = (): string => Array.from({ length: 5 + Math.floor(random() * 11) }, () => vocabulary[zipfIndex(vocabulary.length)]).join(' ')
 const japaneseText = (): string => Array.from({ length: 8 + Math.floor(random() * 25) }, () => japanese[zipfIndex(japanese.length)]).join('')
 
-async function freshDatabase (): Promise<DatabaseHandle> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'search-bench-'))
-  onCleanup(async () => { rmSync(dataDir, { recursive: true, force: true }) })
-  if (args.sqlite) return connectDatabase({ databaseUrl: undefined, dataDir, poolSize: 1, queueLimit: 100 })
+/** Where the bench's data lives: a fresh database, or the kept one of `--keep` (whether it is already loaded). */
+async function openDatabase (): Promise<{ handle: DatabaseHandle, loaded: boolean }> {
+  const keep = args.keep
+  if (keep !== undefined && !/^\w+$/.test(keep)) throw new Error('--keep takes letters, digits and _')
+  const dataDir = keep === undefined ? mkdtempSync(join(tmpdir(), 'search-bench-')) : join(tmpdir(), `search-bench-${keep}`)
+  const existed = existsSync(join(dataDir, 'chat.sqlite'))
+  mkdirSync(dataDir, { recursive: true })
+  if (keep === undefined) onCleanup(async () => { rmSync(dataDir, { recursive: true, force: true }) })
+  if (args.sqlite) {
+    const handle = await connectDatabase({ databaseUrl: undefined, dataDir, poolSize: 1, queueLimit: 100 })
+    return { handle, loaded: existed && await isLoaded(handle) }
+  }
   const server = process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306'
-  const name = `search_bench_${process.pid}`
+  const name = `search_bench_${keep ?? process.pid}`
   const admin = await mysql.createConnection(server)
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
+  await admin.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
   await admin.end()
-  onCleanup(async () => {
-    const conn = await mysql.createConnection(server)
-    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``)
-    await conn.end()
-  })
+  if (keep === undefined) {
+    onCleanup(async () => {
+      const conn = await mysql.createConnection(server)
+      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``)
+      await conn.end()
+    })
+  }
   const url = new URL(server)
   url.pathname = `/${name}`
-  return connectDatabase({ databaseUrl: url.toString(), dataDir, poolSize: 2, queueLimit: 100 })
+  const handle = await connectDatabase({ databaseUrl: url.toString(), dataDir, poolSize: 2, queueLimit: 100 })
+  return { handle, loaded: await isLoaded(handle) }
+}
+
+/** A kept database counts as loaded when it holds the messages asked for; a half-loaded one is an error. */
+async function isLoaded (handle: DatabaseHandle): Promise<boolean> {
+  // No introspection: MariaDB's information_schema needs temporary files, which a busy shared /tmp can lose.
+  const row = await handle.db.selectFrom('messages').select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirst().catch(() => undefined)
+  if (row === undefined) return false
+  if (Number(row.n) === total) return true
+  throw new Error(`the kept database holds ${String(row.n)} messages, not ${total}: drop it or use another --keep name`)
 }
 
 async function load (handle: DatabaseHandle): Promise<number> {
@@ -119,45 +146,52 @@ async function load (handle: DatabaseHandle): Promise<number> {
 
 /** Samples of real text, so each query kind finds what it is meant to find. */
 async function sampleTexts (handle: DatabaseHandle): Promise<string[]> {
-  const ids = Array.from({ length: 400 }, () => 1 + Math.floor(random() * total))
+  const ids = Array.from({ length: 400 }, () => 1 + Math.floor(queryRandom() * total))
   const rows = await handle.db.selectFrom('messages').select('text').where('id', 'in', ids).execute()
   return rows.map(r => r.text)
 }
 
 function queries (samples: string[]): Record<string, () => { q: string, room?: string }> {
+  const pickQ = <T>(list: T[]): T => list[Math.floor(queryRandom() * list.length)] as T
   const latin = samples.filter(s => /^[a-z ]+$/.test(s))
   const ja = samples.filter(s => !/^[a-z ]+$/.test(s))
-  const word = (rank: [number, number]): string => vocabulary[rank[0] + Math.floor(random() * (rank[1] - rank[0]))] as string
-  const slice = (s: string, n: number): string => { const c = [...s]; const at = Math.floor(random() * Math.max(1, c.length - n)); return c.slice(at, at + n).join('') }
+  const word = (rank: [number, number]): string => vocabulary[rank[0] + Math.floor(queryRandom() * (rank[1] - rank[0]))] as string
+  const slice = (s: string, n: number): string => { const c = [...s]; const at = Math.floor(queryRandom() * Math.max(1, c.length - n)); return c.slice(at, at + n).join('') }
   return {
     'one common word': () => ({ q: word([0, 20]) }),
     'one rare word': () => ({ q: word([1000, 5000]) }),
-    'two words of one message': () => { const w = pick(latin).split(' '); return { q: `${pick(w)} ${pick(w)}` } },
-    'word in one room': () => ({ q: word([20, 500]), room: String(1 + Math.floor(random() * memberRooms)) }),
+    'two words of one message': () => { const w = pickQ(latin).split(' '); return { q: `${pickQ(w)} ${pickQ(w)}` } },
+    'word in one room': () => ({ q: word([20, 500]), room: String(1 + Math.floor(queryRandom() * memberRooms)) }),
     'no match': () => ({ q: 'zzqqxx' }),
-    'Japanese, 2 characters': () => ({ q: slice(pick(ja), 2) }),
-    'Japanese, 4 characters': () => ({ q: slice(pick(ja), 4) }),
-    'Japanese + word': () => ({ q: `${slice(pick(ja), 3)} ${word([0, 50])}` }),
-    'two Latin letters': () => ({ q: pick(['ka', 'lo', 'ti', 'du']) })
+    'Japanese, 2 characters': () => ({ q: slice(pickQ(ja), 2) }),
+    'Japanese, 4 characters': () => ({ q: slice(pickQ(ja), 4) }),
+    'Japanese + word': () => ({ q: `${slice(pickQ(ja), 3)} ${word([0, 50])}` }),
+    'two Latin letters': () => ({ q: pickQ(['ka', 'lo', 'ti', 'du']) })
   }
 }
 
 runMain(async () => {
-  const handle = await freshDatabase()
+  const { handle, loaded } = await openDatabase()
   onCleanup(async () => { await handle.close() })
-  // The schema as it was before search, so the migration indexes a full table as an upgrade would.
-  const before = loadMigrations(handle.dialect).filter(m => m.name < '007_search')
-  await handle.db.connection().execute(async conn => {
-    for (const m of before) for (const s of m.statements) await sql.raw(s).execute(conn)
-  })
-  console.log(`${handle.dialect}: loading ${total.toLocaleString('en')} messages in ${roomCount} rooms…`)
-  const loadSeconds = await load(handle)
-  const migrateStart = performance.now()
-  await migrate(handle.db, handle.dialect)
-  const migrateSeconds = (performance.now() - migrateStart) / 1000
-  console.log(`loaded in ${loadSeconds.toFixed(1)} s; search migration (index of existing messages) took ${migrateSeconds.toFixed(1)} s`)
+  if (loaded) {
+    const migrateStart = performance.now()
+    await migrate(handle.db, handle.dialect)
+    console.log(`${handle.dialect}: reusing the kept database (${total.toLocaleString('en')} messages); migrations added since took ${((performance.now() - migrateStart) / 1000).toFixed(1)} s`)
+  } else {
+    // The schema as it was before search, so the migration indexes a full table as an upgrade would.
+    const before = loadMigrations(handle.dialect).filter(m => m.name < '007_search')
+    await handle.db.connection().execute(async conn => {
+      for (const m of before) for (const s of m.statements) await sql.raw(s).execute(conn)
+    })
+    console.log(`${handle.dialect}: loading ${total.toLocaleString('en')} messages in ${roomCount} rooms…`)
+    const loadSeconds = await load(handle)
+    const migrateStart = performance.now()
+    await migrate(handle.db, handle.dialect)
+    const migrateSeconds = (performance.now() - migrateStart) / 1000
+    console.log(`loaded in ${loadSeconds.toFixed(1)} s; search migrations (index of existing messages) took ${migrateSeconds.toFixed(1)} s`)
+  }
 
-  const search = new SearchService({ db: handle.db, dialect: handle.dialect, access: new RoomAccess(handle.db), scanLimit: 100000 })
+  const search = new SearchService({ db: handle.db, dialect: handle.dialect, access: new RoomAccess(handle.db), scanLimit: loadConfig({}, false).searchScanLimit })
   const user: AuthUser = { id: 1, username: 'user1', displayName: 'User 1', isAdmin: false, via: 'token', sessionId: null, tokenId: null }
   const kinds = queries(await sampleTexts(handle))
   const all = new Histogram()

@@ -63,7 +63,7 @@ export const envSchema = Type.Object({
   ATTACHMENT_DIR: Type.Optional(Type.String({ minLength: 1, readmeDefault: '`DATA_DIR/files`', description: 'the folder of `ATTACHMENT_STORE=folder`' })),
   ATTACHMENT_MAX_BYTES: int(1, 2 ** 40, 10 * 1024 * 1024, 'largest file in bytes (larger: 413 while it streams)'),
   ATTACHMENT_QUOTA_BYTES: int(0, 2 ** 50, 1024 * 1024 * 1024, "bytes of files per account, deleted messages' files not counted (over it: 413)"),
-  SEARCH_SCAN_LIMIT: int(1000, 100000000, 100000, 'newest messages read for a search word no index can find (1-2 characters on SQLite, text without spaces on MySQL)'),
+  SEARCH_SCAN_LIMIT: int(1000, 100000000, 20000, 'newest messages of the searched rooms read for a query no index answers (1-2 characters on SQLite; on MySQL text without spaces, or only common words)'),
   WEBHOOK_ALLOW_PRIVATE: Type.Boolean({ default: false, description: 'let outgoing webhooks reach loopback, private and link-local addresses (refused otherwise, also at connect time)' }),
   WEBHOOK_RETRY_SECONDS: int(1, 30 * 86400, 86400, 'how long a failing webhook delivery is retried (1 s doubling, at most 10 min apart) before the webhook is paused as `failing`'),
   WEBHOOK_MAX_IN_FLIGHT: int(1, 10000, 16, 'outgoing webhooks delivered at once per process'),
