@@ -42,6 +42,8 @@ export class XmppState {
   resource: string | null = null
   cursor: number | null = null
   readonly rooms = new Map<number, JoinedRoom>()
+  /** Direct rooms, by room id: the other user's username, the JID one-to-one chat uses. */
+  readonly directs = new Map<number, string>()
   /** Stanza ids of messages this stream has seen, by message id: corrections and retractions name the original's id. */
   readonly stanzaIds = new Map<number, string>()
 

@@ -1,5 +1,6 @@
 import type { XmppState } from './context.js'
-import { correctionMessage, groupchatMessage, occupantPresence, retractionMessage, stanzaIdOf, type EventView } from './muc-stanzas.js'
+import { directStanzas } from './direct.js'
+import { typingMessage, correctionMessage, groupchatMessage, occupantPresence, retractionMessage, stanzaIdOf, type EventView } from './muc-stanzas.js'
 import type { Element } from './xml.js'
 
 /**
@@ -10,7 +11,7 @@ import type { Element } from './xml.js'
 export function eventStanzas (state: XmppState, json: string): Element[] {
   const e = JSON.parse(json) as EventView
   const room = e.roomId === null ? undefined : state.rooms.get(Number(e.roomId))
-  if (room === undefined) return []
+  if (room === undefined) return directStanzas(state, e)
   switch (e.type) {
     case 'message':
       // The join's history already held it.
@@ -32,6 +33,8 @@ export function eventStanzas (state: XmppState, json: string): Element[] {
       }
       return [occupantPresence(state, room, who.username, null)]
     }
+    case 'typing':
+      return e.user.username === state.user?.username ? [] : [typingMessage(state, room, e)]
     default:
       return []
   }

@@ -3,6 +3,7 @@ import { ClientDeparture } from '../poll/engine.js'
 import { addressKey } from '../http/address.js'
 import type { AuthUser } from '../auth/service.js'
 import type { Arrival, XmppServices, XmppState } from './context.js'
+import { loadDirects } from './direct.js'
 import { discoInfo, discoItems } from './disco.js'
 import { parseJid } from './jid.js'
 import { NS } from './namespaces.js'
@@ -21,6 +22,7 @@ async function bind (ctx: XmppServices, state: XmppState, iq: Element, arrival: 
   const user = state.user as AuthUser
   const start = await ctx.engine.poll({ userId: user.id, address: addressKey(arrival.ip), cursor: null, limit: 1, timeoutMs: 0, departure: new ClientDeparture() })
   state.cursor = start.cursor
+  await loadDirects(ctx, state)
   state.stage = 'ready'
   return iqResult(iq, el('bind', { xmlns: NS.bind }, el('jid', {}, state.fullJid)))
 }

@@ -14,6 +14,7 @@ export interface EventView {
   clientId?: string | null
   messageId?: string
   target?: { id: string, username: string }
+  room?: { kind: string }
 }
 
 const affiliations: Record<Role, { affiliation: string, role: string }> = {
@@ -66,4 +67,10 @@ export function retractionMessage (state: XmppState, room: JoinedRoom, e: EventV
 export function subjectMessage (state: XmppState, room: JoinedRoom, topic: string | null): Element {
   return el('message', { xmlns: NS.client, type: 'groupchat', from: roomJid(state, room), to: state.fullJid, id: `subject-${room.id}` },
     el('subject', {}, topic ?? ''))
+}
+
+/** A typing notice as a chat state (XEP-0085) from the occupant. */
+export function typingMessage (state: XmppState, room: JoinedRoom, e: EventView): Element {
+  return el('message', { xmlns: NS.client, type: 'groupchat', from: `${roomJid(state, room)}/${e.user.username}`, to: state.fullJid },
+    el('composing', { xmlns: NS.chatStates }))
 }

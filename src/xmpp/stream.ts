@@ -1,4 +1,5 @@
 import type { Arrival, XmppServices, XmppState } from './context.js'
+import { chat } from './direct.js'
 import { handleIq } from './iq.js'
 import { parseJid } from './jid.js'
 import { groupchat, joinRoom } from './muc.js'
@@ -26,7 +27,10 @@ async function handleMessage (ctx: XmppServices, state: XmppState, message: Elem
   const to = parseJid(message.attrs.to)
   if (message.attrs.type === 'groupchat' && to?.domain === state.domains.muc) return await groupchat(ctx, state, message, arrival)
   if (message.attrs.type === 'error') return []
-  return [stanzaError(message, 'cancel', 'service-unavailable', 'Only groupchat messages to channels are supported yet.')]
+  if (to !== null && to.domain === state.domains.domain && to.local !== null && message.attrs.type !== 'groupchat') {
+    return await chat(ctx, state, message, to.local, arrival)
+  }
+  return [stanzaError(message, 'cancel', 'service-unavailable')]
 }
 
 /**
