@@ -50,7 +50,8 @@ export default async function xmppPlugin (app: FastifyInstance, opts: XmppPlugin
     return await reply.code(200).header('content-type', 'text/xml; charset=utf-8').send(terminateBody((err.statusCode ?? 500) < 500 ? 'bad-request' : 'undefined-condition'))
   })
 
-  app.post('/http-bind', { helmet: false, logLevel: 'warn' }, async (request, reply) => {
+  // Not part of the JSON API's OpenAPI document: its bodies are XML (docs/XMPP.md).
+  app.post('/http-bind', { helmet: false, logLevel: 'warn', schema: { hide: true } }, async (request, reply) => {
     reply.header('content-type', 'text/xml; charset=utf-8').header('cache-control', 'no-store')
     let text: string
     try {
