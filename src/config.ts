@@ -1,6 +1,7 @@
 import { envSchema as envSchemaLoader } from 'env-schema'
 import { Type, type Static, type TInteger } from 'typebox'
 import { isIP } from 'node:net'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 
 /**
@@ -70,7 +71,8 @@ export const envSchema = Type.Object({
   WEBHOOKS_PER_ROOM: int(1, 1000, 10, 'incoming, and outgoing, webhooks per room'),
   // Longer than a delivery may take (10 s), so a live holder never loses it mid-request.
   WEBHOOK_LEASE_SECONDS: int(11, 3600, 30, "how long a node's claim on an outgoing webhook lasts unrenewed (another node takes it over after)"),
-  WEBHOOK_INTERVAL_MS: int(10, 60000, 1000, 'how often a process looks for due webhook deliveries (and at once when it commits events)')
+  WEBHOOK_INTERVAL_MS: int(10, 60000, 1000, 'how often a process looks for due webhook deliveries (and at once when it commits events)'),
+  XMPP_DOMAIN: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$', readmeDefault: 'the host name', description: 'the XMPP domain of the BOSH endpoint `{BASE_PATH}/http-bind`: users are `username@XMPP_DOMAIN`, channels `name@conference.XMPP_DOMAIN` (docs/XMPP.md)' }))
 })
 
 type Env = Static<typeof envSchema>
@@ -139,7 +141,8 @@ function toConfig (env: Env) {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     attachments: toAttachmentConfig(env),
     searchScanLimit: env.SEARCH_SCAN_LIMIT,
-    webhooks: toWebhookConfig(env)
+    webhooks: toWebhookConfig(env),
+    xmpp: { domain: (env.XMPP_DOMAIN ?? hostname()).toLowerCase() }
   }
 }
 

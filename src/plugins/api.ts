@@ -12,6 +12,7 @@ import searchRoutes from '../search/routes.js'
 import webhooksPlugin from '../webhooks/plugin.js'
 import adminRoutes from '../admin/routes.js'
 import operationsRoutes from './operations.js'
+import xmppPlugin from '../xmpp/plugin.js'
 
 /**
  * Who is calling (cookie or bearer token, checked on every request), the rate
@@ -45,4 +46,6 @@ export default fp(async function api (app, opts: { config: Config }) {
     await api.register(adminRoutes, { admin, basePath: config.basePath })
     await api.register(pollRoutes, { engine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn' })
   }, { prefix: cookies.apiPrefix })
+  // XMPP over BOSH spends the same rate limits as the routes above (docs/XMPP.md).
+  await app.register(xmppPlugin, { config, limits, prefix: config.basePath })
 }, { name: 'api', dependencies: ['http', 'openapi', 'database', 'event-stream', 'services'] })

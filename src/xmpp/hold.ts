@@ -1,0 +1,53 @@
+import { AppError } from '../http/errors.js'
+import { addressKey } from '../http/address.js'
+import type { ClientDeparture } from '../poll/engine.js'
+import type { BoshSession } from './bosh-session.js'
+import type { XmppServices } from './context.js'
+import { eventStanzas } from './events.js'
+
+/** Waits until `ms` pass or the departure is left, whichever first. */
+async function idleWait (departure: ClientDeparture, ms: number): Promise<void> {
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, ms)
+    function done (): void { clearTimeout(timer); departure.onLeave(null); resolve() }
+    departure.onLeave(done)
+  })
+}
+
+/**
+ * Holds a BOSH request (XEP-0124 §10) on the poll engine, as a long poll is
+ * held: parked in the engine's waiter registry under the user, woken by the
+ * feed with exactly the events the user may see, or at `wait`, or when a newer
+ * request or the client's disconnect leaves it. Events that mean nothing to
+ * this stream (rooms it has not joined) only move the cursor, and the hold goes on.
+ */
+export async function holdRequest (ctx: XmppServices, session: BoshSession, departure: ClientDeparture, ip: string): Promise<void> {
+  const deadline = Date.now() + session.terms.waitSeconds * 1000
+  const state = session.xmpp
+  session.held = departure
+  try {
+    while (session.outbox.length === 0 && !departure.left && !session.ended) {
+      const left = deadline - Date.now()
+      if (left <= 0) return
+      if (state.cursor === null || state.user === null) {
+        await idleWait(departure, left)
+        continue
+      }
+      const answer = await ctx.engine.poll({ userId: state.user.id, address: addressKey(ip), cursor: state.cursor, limit: 100, timeoutMs: left, departure })
+      state.cursor = answer.cursor
+      for (const json of answer.events) session.outbox.push(...eventStanzas(state, json))
+    }
+  } catch (err) {
+    // A cursor the stream cannot go on from, or a server going down: the
+    // session ends and the client starts a new one (docs/XMPP.md).
+    if (!(err instanceof AppError)) throw err
+    session.end()
+    session.endCondition = engineClosingOrGone(err)
+  } finally {
+    if (session.held === departure) session.held = null
+  }
+}
+
+function engineClosingOrGone (err: AppError): string {
+  return err.code === 'unavailable' ? 'system-shutdown' : 'remote-connection-failed'
+}
