@@ -34,7 +34,7 @@ export async function joinRoom (ctx: XmppServices, state: XmppState, presence: E
     const room = await ctx.rooms.join(user, to.local)
     if (room.kind !== 'channel' || room.name === null) return [stanzaError(presence, 'cancel', 'item-not-found')]
     const members = await ctx.rooms.members(user, room.name)
-    const page = await ctx.messages.history(user, room.name, null, Math.max(1, historySize(presence, ctx.maxHistory)))
+    const page = await ctx.messages.history(user, room.name, { before: null, after: null }, Math.max(1, historySize(presence, ctx.maxHistory)))
     const history = historySize(presence, ctx.maxHistory) === 0 ? [] : page.events as EventView[]
     const joined: JoinedRoom = { id: room.id, name: room.name, nick: user.username, historyUpTo: Number(page.events.at(-1)?.id ?? 0) }
     const out: Element[] = []
