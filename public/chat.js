@@ -11,6 +11,7 @@ import { createLog } from './views/log.js'
 import { createComposer } from './views/composer.js'
 import { createMembers } from './views/members.js'
 import { createLayout } from './views/layout.js'
+import { createRoomSettingsButton, openRoomSettings } from './views/room-settings.js'
 import { notifyDirectMessage } from './notify.js'
 import { openNewRoom, openBrowse, openDirect, openAccount } from './dialogs.js'
 
@@ -71,7 +72,8 @@ export class ChatView {
     const app = this.dialogHost()
     this.topbar = createTopbar({ me, onMenu: () => this.layout.toggleSidebar(), onAccount: () => openAccount(app), onSignOut })
     this.rooms = createRoomList({ onNewRoom: () => openNewRoom(app), onBrowse: () => openBrowse(app), onDirect: () => openDirect(app) })
-    this.head = createRoomHead({ onToggleMembers: () => this.layout.toggleMembers(), onLeave: () => this.leaveRoom() })
+    this.settings = createRoomSettingsButton({ onOpen: () => this.openSettings() })
+    this.head = createRoomHead({ onToggleMembers: () => this.layout.toggleMembers(), onLeave: () => this.leaveRoom(), actions: [this.settings.element] })
     this.log = createLog({
       onNearTop: () => this.sync.loadOlder(),
       onScroll: () => this.markReadSoon(),
@@ -104,7 +106,7 @@ export class ChatView {
   }
 
   render (state, prev) {
-    for (const view of [this.topbar, this.rooms, this.head, this.log, this.composer, this.members]) view.render(state)
+    for (const view of [this.topbar, this.rooms, this.head, this.settings, this.log, this.composer, this.members]) view.render(state)
     if (!prev) return
     if (state.roomsStale !== prev.roomsStale) this.refreshRoomsSoon()
     if (state.membersStale !== prev.membersStale) this.loadMembersSoon()
@@ -176,6 +178,11 @@ export class ChatView {
       this.loadLatest()
       this.sync.loadMembers()
     }
+  }
+
+  openSettings () {
+    const room = S.currentRoom(this.state)
+    if (room) openRoomSettings(room.id, S.roomLabel(this.state, room))
   }
 
   async leaveRoom () {

@@ -1,0 +1,239 @@
+/* global navigator, setInterval, clearInterval */
+import { api } from '../api.js'
+import { h, openDialog, errorText, timeEl } from '../ui.js'
+import { currentRoom } from '../state.js'
+
+// The room settings panel, for a channel's owner and moderators (and the
+// site's administrators, who act as owners): the room's incoming webhooks
+// (secret URLs that post into it, Slack's format) and outgoing webhooks (its
+// events POSTed, signed, to a URL), each made, shown and deleted here.
+// Secrets are shown once, when made: the server keeps only what checks them.
+
+/** Event types an outgoing webhook may take (the server's list: typing and read markers are not offered). */
+const EVENT_TYPES = ['message', 'message.edited', 'message.deleted', 'member.joined', 'member.left',
+  'member.role', 'room.created', 'room.updated', 'room.archived']
+
+/** A webhook's state changes without an event (deliveries fail, retries): the open panel asks again this often. */
+const REFRESH_MS = 5000
+
+/**
+ * Whether the caller manages the open channel. The member list carries each
+ * member's role; a `member.role` event about the caller may have set it on the
+ * room before that list is fetched again.
+ */
+export function canManageRoom (state) {
+  const room = currentRoom(state)
+  if (!room || room.kind === 'direct') return false
+  if (state.me.admin === true) return true
+  const mine = state.members.find(m => m.id === state.me.id)
+  const role = mine ? mine.role : room.role
+  return role === 'owner' || role === 'moderator'
+}
+
+/** The room head's "Room settings" button, shown only to those who may use the panel. */
+export function createRoomSettingsButton ({ onOpen }) {
+  const element = h('button', { type: 'button', hidden: true, onclick: onOpen }, 'Room settings')
+  function render (state) {
+    const show = canManageRoom(state)
+    if (element.hidden === show) element.hidden = !show
+  }
+  return { element, render }
+}
+
+/** Opens the panel for the room `roomId`, titled with its `label` (#name). */
+export function openRoomSettings (roomId, label) {
+  const sections = [incomingSection(roomId), outgoingSection(roomId)]
+  const reload = () => { for (const s of sections) s.load() }
+  const dialog = openDialog(`Settings of ${label}`, () => h('div', { class: 'stack account room-settings' },
+    h('div', { class: 'actions' },
+      h('p', { class: 'hint' }, 'Webhooks connect this room to other tools. Only its owner and moderators see them.'),
+      h('button', { type: 'button', class: 'small', onclick: reload }, 'Refresh')),
+    ...sections.map(s => s.element)))
+  reload()
+  const timer = setInterval(reload, REFRESH_MS)
+  dialog.addEventListener('close', () => clearInterval(timer))
+}
+
+function formError () {
+  return h('p', { class: 'form-error', 'aria-live': 'assertive' })
+}
+
+/** A read-only field with a secret shown once, and a button that copies it. */
+function secretField (id, label, value) {
+  const input = h('input', { id, readonly: true, value, spellcheck: 'false' })
+  const copy = (e) => {
+    const button = e.currentTarget
+    input.select()
+    if (!navigator.clipboard) return
+    navigator.clipboard.writeText(value).then(() => { button.textContent = 'Copied' }, () => {})
+  }
+  return h('div', { class: 'field' }, h('label', { for: id }, label),
+    h('div', { class: 'row' }, input, h('button', { type: 'button', class: 'small', onclick: copy }, 'Copy')))
+}
+
+/** A delete button that asks once more before it acts (other tools stop working at once). */
+function deleteButton (label, action) {
+  return h('button', {
+    type: 'button',
+    class: 'small danger',
+    'aria-label': label,
+    onclick: async (e) => {
+      const button = e.currentTarget
+      if (button.dataset.armed !== '1') {
+        button.dataset.armed = '1'
+        button.textContent = 'Confirm delete'
+        button.setAttribute('aria-label', `Confirm: ${label}`)
+        return
+      }
+      button.disabled = true
+      await action()
+    }
+  }, 'Delete')
+}
+
+/**
+ * A list that the panel reloads now and then: it is only rebuilt when the
+ * server's answer changed, so a half-confirmed delete is not reset under the pointer.
+ */
+function reloadingList (label, fetchItems, renderItem, emptyText, note) {
+  const list = h('ul', { class: 'token-list', 'aria-label': label })
+  let shown = null
+  let asked = 0
+  let answered = 0
+  const load = async () => {
+    const mine = ++asked
+    try {
+      const items = await fetchItems()
+      // An answer overtaken by a later one (a reload racing a create) is stale.
+      if (mine < answered) return
+      answered = mine
+      const json = JSON.stringify(items)
+      if (json === shown) return
+      shown = json
+      list.replaceChildren(...items.map(renderItem))
+      if (!items.length) list.append(h('li', { class: 'muted' }, emptyText))
+    } catch (err) {
+      note.textContent = errorText(err)
+    }
+  }
+  return { list, load }
+}
+
+function incomingSection (roomId) {
+  const note = formError()
+  const fresh = h('div', { class: 'new-token', hidden: true })
+  const { list, load } = reloadingList('Incoming webhooks',
+    async () => (await api.incomingWebhooks(roomId)).webhooks,
+    (w) => h('li', {},
+      h('span', { class: 'token-name' }, w.name),
+      h('span', { class: 'muted' }, ' made ', timeEl(w.createdAt), w.lastUsedAt ? [', last used ', timeEl(w.lastUsedAt)] : ', never used'),
+      deleteButton(`Delete incoming webhook ${w.name}`, async () => {
+        try {
+          await api.deleteIncomingWebhook(roomId, w.id)
+          fresh.hidden = true
+        } catch (err) { note.textContent = errorText(err) }
+        await load()
+      })),
+    'No incoming webhooks.', note)
+  const name = h('input', { id: 'incoming-hook-name', maxlength: '64', autocomplete: 'off', placeholder: 'CI, Grafana, uptime…' })
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'incoming-hook-name' }, 'Webhook name'), name,
+      h('p', { class: 'hint' }, 'Its messages are signed with this name, unless the tool sends its own.')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create incoming webhook')))
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    if (!name.value.trim()) { note.textContent = 'Name the webhook after the tool that will post.'; name.focus(); return }
+    note.textContent = ''
+    try {
+      const made = await api.createIncomingWebhook(roomId, name.value.trim())
+      name.value = ''
+      fresh.replaceChildren(
+        h('p', {}, 'Copy the URL now: it is shown only once. Paste it where a tool asks for a Slack webhook URL.'),
+        secretField('incoming-hook-url', 'Webhook URL', made.url),
+        h('p', {}, 'Or post from a script:'),
+        h('pre', { class: 'curl' }, h('code', {}, `curl -H 'Content-Type: application/json' -d '{"text": "hello"}' ${made.url}`)))
+      fresh.hidden = false
+      await load()
+    } catch (err) {
+      note.textContent = errorText(err)
+    }
+  })
+  const element = h('section', { class: 'stack' },
+    h('h3', {}, 'Incoming webhooks'),
+    h('p', { class: 'hint' }, 'A secret URL that posts into this room: anything that can notify Slack can notify this room.'),
+    form, note, fresh, list)
+  return { element, load }
+}
+
+/** What a delivery's state is, for people: active, retrying after an error, or failing and paused. */
+function hookState (w) {
+  if (w.failing) return h('span', { class: 'hook-state failing' }, 'failing: paused')
+  if (w.lastError) return h('span', { class: 'hook-state retrying' }, 'retrying')
+  return h('span', { class: 'hook-state active' }, 'active')
+}
+
+function outgoingSection (roomId) {
+  const note = formError()
+  const fresh = h('div', { class: 'new-token', hidden: true })
+  const { list, load } = reloadingList('Outgoing webhooks',
+    async () => (await api.outgoingWebhooks(roomId)).webhooks,
+    (w) => h('li', {},
+      h('span', { class: 'token-name hook-url' }, w.url),
+      hookState(w),
+      h('span', { class: 'muted' }, ' ', w.events.join(', ')),
+      w.lastError ? h('span', { class: 'hook-error' }, `Last error: ${w.lastError}`) : null,
+      w.failing
+        ? h('button', {
+          type: 'button',
+          class: 'small',
+          'aria-label': `Resume outgoing webhook ${w.url}`,
+          onclick: async (e) => {
+            e.currentTarget.disabled = true
+            try { await api.resumeOutgoingWebhook(roomId, w.id) } catch (err) { note.textContent = errorText(err) }
+            await load()
+          }
+        }, 'Resume')
+        : null,
+      deleteButton(`Delete outgoing webhook ${w.url}`, async () => {
+        try {
+          await api.deleteOutgoingWebhook(roomId, w.id)
+          fresh.hidden = true
+        } catch (err) { note.textContent = errorText(err) }
+        await load()
+      })),
+    'No outgoing webhooks.', note)
+  const url = h('input', { id: 'outgoing-hook-url', type: 'url', maxlength: '2048', autocomplete: 'off', placeholder: 'https://example.com/chat-bot.php' })
+  const bot = h('input', { id: 'outgoing-hook-name', maxlength: '64', autocomplete: 'off' })
+  const boxes = EVENT_TYPES.map(type => h('input', { type: 'checkbox', id: `hook-event-${type}`, value: type, checked: type === 'message' }))
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'outgoing-hook-url' }, 'Receiver URL'), url),
+    h('fieldset', { class: 'hook-events' }, h('legend', {}, 'Events to send'),
+      ...boxes.map(box => h('div', { class: 'choice' }, box, h('label', { for: box.id }, box.value)))),
+    h('div', { class: 'field' }, h('label', { for: 'outgoing-hook-name' }, 'Bot name (optional)'), bot,
+      h('p', { class: 'hint' }, 'A JSON answer {"text": "…"} is posted to the room under this name.')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create outgoing webhook')))
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const events = boxes.filter(b => b.checked).map(b => b.value)
+    if (!url.value.trim()) { note.textContent = 'Where should the events go? Give an http or https URL.'; url.focus(); return }
+    if (!events.length) { note.textContent = 'Pick at least one event to send.'; return }
+    note.textContent = ''
+    try {
+      const made = await api.createOutgoingWebhook(roomId, { url: url.value.trim(), events, ...(bot.value.trim() ? { name: bot.value.trim() } : {}) })
+      url.value = ''
+      bot.value = ''
+      fresh.replaceChildren(
+        h('p', {}, 'Copy the signing secret now: it is shown only once. Each delivery carries X-Chat-Signature: sha256=<HMAC-SHA256 of the body with this secret>.'),
+        secretField('outgoing-hook-secret', 'Signing secret', made.secret))
+      fresh.hidden = false
+      await load()
+    } catch (err) {
+      note.textContent = errorText(err)
+    }
+  })
+  const element = h('section', { class: 'stack' },
+    h('h3', {}, 'Outgoing webhooks'),
+    h('p', { class: 'hint' }, 'This room’s events, POSTed as JSON to a URL of yours; failed deliveries are retried (for a day by default), then the webhook pauses until resumed.'),
+    form, note, fresh, list)
+  return { element, load }
+}
