@@ -30,6 +30,8 @@ interface RouteCase {
   sessionOnly?: true
   /** Succeeds only with `otherUser` a member of the room (moderation). */
   needsMember?: boolean
+  /** Succeeds only with a file shared in the room (`fileId`). */
+  needsFile?: true
   /** An administrator's route (the world's first account is one). */
   admin?: boolean
   success: number
@@ -94,7 +96,7 @@ const table: Record<string, RouteCase> = {
   'POST /api/rooms/:room/outgoing-webhooks/:id/resume': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}/resume` }) },
   'POST /api/rooms/:room/attachments': { nonMember: 'not_found', success: 201, request: c => ({ url: `/api/rooms/${c.room}/attachments?filename=note.txt`, payload: 'the bytes of a file', headers: { 'content-type': 'text/plain' } }) },
   // A file's URL names no room: a non-member gets the same 404 as for a file that does not exist.
-  'GET /api/files/:id/:name': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/files/${c.fileId}/note.txt` }) },
+  'GET /api/files/:id/:name': { nonMember: 'not_found', needsFile: true, success: 200, request: c => ({ url: `/api/files/${c.fileId}/note.txt` }) },
   'GET /api/search': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/search?q=hello&room=${c.room}` }) }
 }
 
@@ -230,7 +232,7 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
       const name = fresh()
       const own = await ownWorld(app, name)
       const session: Session = own.owner
-      const ctx: Ctx = { username: `${name}owner`, room: own.room.name, messageId: own.messageId, tokenId: own.tokenId, otherUser: other.user.username, victim: victim.user.username, inviteCode, incomingId: own.incomingId, hookSecret: own.hookSecret, outgoingId: own.outgoingId, fileId: await shareFile(app, own.owner, own.room.name), fresh }
+      const ctx: Ctx = { username: `${name}owner`, room: own.room.name, messageId: own.messageId, tokenId: own.tokenId, otherUser: other.user.username, victim: victim.user.username, inviteCode, incomingId: own.incomingId, hookSecret: own.hookSecret, outgoingId: own.outgoingId, fileId: c.needsFile === true ? await shareFile(app, own.owner, own.room.name) : '0', fresh }
       if (c.needsMember === true) await as(app, session, 'POST', `/api/rooms/${own.room.name}/members`, { username: other.user.username })
       const res = await send(app, route, c.request(ctx), { cookie: c.admin === true ? world.owner.cookie : session.cookie })
       t.equal(res.statusCode, c.success, `${route}: ${res.body.slice(0, 200)}`)
