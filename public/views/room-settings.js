@@ -119,50 +119,68 @@ function reloadingList (label, fetchItems, renderItem, emptyText, note) {
   return { list, load }
 }
 
-function incomingSection (roomId) {
+/**
+ * One kind of webhook: the form that makes one, where its secret is shown
+ * once, and the room's list of them. `make()` checks the form and asks the
+ * server; it returns the nodes that show the secret, or a string saying what
+ * the form lacks. `renderItem(w, change)` builds a list item; `change(action)`
+ * runs a change to that webhook and shows the list as it is afterwards.
+ */
+function webhookSection ({ title, hint, fetchItems, renderItem, fields, submitLabel, make }) {
   const note = formError()
   const fresh = h('div', { class: 'new-token', hidden: true })
-  const { list, load } = reloadingList('Incoming webhooks',
-    async () => (await api.incomingWebhooks(roomId)).webhooks,
-    (w) => h('li', {},
-      h('span', { class: 'token-name' }, w.name),
-      h('span', { class: 'muted' }, ' made ', timeEl(w.createdAt), w.lastUsedAt ? [', last used ', timeEl(w.lastUsedAt)] : ', never used'),
-      deleteButton(`Delete incoming webhook ${w.name}`, async () => {
-        try {
-          await api.deleteIncomingWebhook(roomId, w.id)
-          fresh.hidden = true
-        } catch (err) { note.textContent = errorText(err) }
-        await load()
-      })),
-    'No incoming webhooks.', note)
-  const name = h('input', { id: 'incoming-hook-name', maxlength: '64', autocomplete: 'off', placeholder: 'CI, Grafana, uptime…' })
-  const form = h('form', { class: 'stack', novalidate: true },
-    h('div', { class: 'field' }, h('label', { for: 'incoming-hook-name' }, 'Webhook name'), name,
-      h('p', { class: 'hint' }, 'Its messages are signed with this name, unless the tool sends its own.')),
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create incoming webhook')))
+  const change = async (action, { forgetSecret = false } = {}) => {
+    try {
+      await action()
+      // The secret on show may be the deleted webhook's.
+      if (forgetSecret) fresh.hidden = true
+    } catch (err) { note.textContent = errorText(err) }
+    await load()
+  }
+  const { list, load } = reloadingList(title, fetchItems, (w) => renderItem(w, change), `No ${title.toLowerCase()}.`, note)
+  const form = h('form', { class: 'stack', novalidate: true }, ...fields,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, submitLabel)))
   form.addEventListener('submit', async (e) => {
     e.preventDefault()
-    if (!name.value.trim()) { note.textContent = 'Name the webhook after the tool that will post.'; name.focus(); return }
     note.textContent = ''
     try {
-      const made = await api.createIncomingWebhook(roomId, name.value.trim())
-      name.value = ''
-      fresh.replaceChildren(
-        h('p', {}, 'Copy the URL now: it is shown only once. Paste it where a tool asks for a Slack webhook URL.'),
-        secretField('incoming-hook-url', 'Webhook URL', made.url),
-        h('p', {}, 'Or post from a script:'),
-        h('pre', { class: 'curl' }, h('code', {}, `curl -H 'Content-Type: application/json' -d '{"text": "hello"}' ${made.url}`)))
+      const shown = await make()
+      if (typeof shown === 'string') { note.textContent = shown; return }
+      fresh.replaceChildren(...shown)
       fresh.hidden = false
       await load()
     } catch (err) {
       note.textContent = errorText(err)
     }
   })
-  const element = h('section', { class: 'stack' },
-    h('h3', {}, 'Incoming webhooks'),
-    h('p', { class: 'hint' }, 'A secret URL that posts into this room: anything that can notify Slack can notify this room.'),
-    form, note, fresh, list)
+  const element = h('section', { class: 'stack' }, h('h3', {}, title), h('p', { class: 'hint' }, hint), form, note, fresh, list)
   return { element, load }
+}
+
+function incomingSection (roomId) {
+  const name = h('input', { id: 'incoming-hook-name', maxlength: '64', autocomplete: 'off', placeholder: 'CI, Grafana, uptime…' })
+  return webhookSection({
+    title: 'Incoming webhooks',
+    hint: 'A secret URL that posts into this room: anything that can notify Slack can notify this room.',
+    fetchItems: async () => (await api.incomingWebhooks(roomId)).webhooks,
+    renderItem: (w, change) => h('li', {},
+      h('span', { class: 'token-name' }, w.name),
+      h('span', { class: 'muted' }, ' made ', timeEl(w.createdAt), w.lastUsedAt ? [', last used ', timeEl(w.lastUsedAt)] : ', never used'),
+      deleteButton(`Delete incoming webhook ${w.name}`, () => change(() => api.deleteIncomingWebhook(roomId, w.id), { forgetSecret: true }))),
+    fields: [h('div', { class: 'field' }, h('label', { for: 'incoming-hook-name' }, 'Webhook name'), name,
+      h('p', { class: 'hint' }, 'Its messages are signed with this name, unless the tool sends its own.'))],
+    submitLabel: 'Create incoming webhook',
+    make: async () => {
+      if (!name.value.trim()) { name.focus(); return 'Name the webhook after the tool that will post.' }
+      const made = await api.createIncomingWebhook(roomId, name.value.trim())
+      name.value = ''
+      return [
+        h('p', {}, 'Copy the URL now: it is shown only once. Paste it where a tool asks for a Slack webhook URL.'),
+        secretField('incoming-hook-url', 'Webhook URL', made.url),
+        h('p', {}, 'Or post from a script:'),
+        h('pre', { class: 'curl' }, h('code', {}, `curl -H 'Content-Type: application/json' -d '{"text": "hello"}' ${made.url}`))]
+    }
+  })
 }
 
 /** What a delivery's state is, for people: active, retrying after an error, or failing and paused. */
@@ -173,11 +191,14 @@ function hookState (w) {
 }
 
 function outgoingSection (roomId) {
-  const note = formError()
-  const fresh = h('div', { class: 'new-token', hidden: true })
-  const { list, load } = reloadingList('Outgoing webhooks',
-    async () => (await api.outgoingWebhooks(roomId)).webhooks,
-    (w) => h('li', {},
+  const url = h('input', { id: 'outgoing-hook-url', type: 'url', maxlength: '2048', autocomplete: 'off', placeholder: 'https://example.com/chat-bot.php' })
+  const bot = h('input', { id: 'outgoing-hook-name', maxlength: '64', autocomplete: 'off' })
+  const boxes = EVENT_TYPES.map(type => h('input', { type: 'checkbox', id: `hook-event-${type}`, value: type, checked: type === 'message' }))
+  return webhookSection({
+    title: 'Outgoing webhooks',
+    hint: 'This room’s events, POSTed as JSON to a URL of yours; failed deliveries are retried (for a day by default), then the webhook pauses until resumed.',
+    fetchItems: async () => (await api.outgoingWebhooks(roomId)).webhooks,
+    renderItem: (w, change) => h('li', {},
       h('span', { class: 'token-name hook-url' }, w.url),
       hookState(w),
       h('span', { class: 'muted' }, ' ', w.events.join(', ')),
@@ -187,53 +208,27 @@ function outgoingSection (roomId) {
           type: 'button',
           class: 'small',
           'aria-label': `Resume outgoing webhook ${w.url}`,
-          onclick: async (e) => {
-            e.currentTarget.disabled = true
-            try { await api.resumeOutgoingWebhook(roomId, w.id) } catch (err) { note.textContent = errorText(err) }
-            await load()
-          }
+          onclick: (e) => { e.currentTarget.disabled = true; change(() => api.resumeOutgoingWebhook(roomId, w.id)) }
         }, 'Resume')
         : null,
-      deleteButton(`Delete outgoing webhook ${w.url}`, async () => {
-        try {
-          await api.deleteOutgoingWebhook(roomId, w.id)
-          fresh.hidden = true
-        } catch (err) { note.textContent = errorText(err) }
-        await load()
-      })),
-    'No outgoing webhooks.', note)
-  const url = h('input', { id: 'outgoing-hook-url', type: 'url', maxlength: '2048', autocomplete: 'off', placeholder: 'https://example.com/chat-bot.php' })
-  const bot = h('input', { id: 'outgoing-hook-name', maxlength: '64', autocomplete: 'off' })
-  const boxes = EVENT_TYPES.map(type => h('input', { type: 'checkbox', id: `hook-event-${type}`, value: type, checked: type === 'message' }))
-  const form = h('form', { class: 'stack', novalidate: true },
-    h('div', { class: 'field' }, h('label', { for: 'outgoing-hook-url' }, 'Receiver URL'), url),
-    h('fieldset', { class: 'hook-events' }, h('legend', {}, 'Events to send'),
-      ...boxes.map(box => h('div', { class: 'choice' }, box, h('label', { for: box.id }, box.value)))),
-    h('div', { class: 'field' }, h('label', { for: 'outgoing-hook-name' }, 'Bot name (optional)'), bot,
-      h('p', { class: 'hint' }, 'A JSON answer {"text": "…"} is posted to the room under this name.')),
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create outgoing webhook')))
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault()
-    const events = boxes.filter(b => b.checked).map(b => b.value)
-    if (!url.value.trim()) { note.textContent = 'Where should the events go? Give an http or https URL.'; url.focus(); return }
-    if (!events.length) { note.textContent = 'Pick at least one event to send.'; return }
-    note.textContent = ''
-    try {
+      deleteButton(`Delete outgoing webhook ${w.url}`, () => change(() => api.deleteOutgoingWebhook(roomId, w.id), { forgetSecret: true }))),
+    fields: [
+      h('div', { class: 'field' }, h('label', { for: 'outgoing-hook-url' }, 'Receiver URL'), url),
+      h('fieldset', { class: 'hook-events' }, h('legend', {}, 'Events to send'),
+        ...boxes.map(box => h('div', { class: 'choice' }, box, h('label', { for: box.id }, box.value)))),
+      h('div', { class: 'field' }, h('label', { for: 'outgoing-hook-name' }, 'Bot name (optional)'), bot,
+        h('p', { class: 'hint' }, 'A JSON answer {"text": "…"} is posted to the room under this name.'))],
+    submitLabel: 'Create outgoing webhook',
+    make: async () => {
+      const events = boxes.filter(b => b.checked).map(b => b.value)
+      if (!url.value.trim()) { url.focus(); return 'Where should the events go? Give an http or https URL.' }
+      if (!events.length) return 'Pick at least one event to send.'
       const made = await api.createOutgoingWebhook(roomId, { url: url.value.trim(), events, ...(bot.value.trim() ? { name: bot.value.trim() } : {}) })
       url.value = ''
       bot.value = ''
-      fresh.replaceChildren(
+      return [
         h('p', {}, 'Copy the signing secret now: it is shown only once. Each delivery carries X-Chat-Signature: sha256=<HMAC-SHA256 of the body with this secret>.'),
-        secretField('outgoing-hook-secret', 'Signing secret', made.secret))
-      fresh.hidden = false
-      await load()
-    } catch (err) {
-      note.textContent = errorText(err)
+        secretField('outgoing-hook-secret', 'Signing secret', made.secret)]
     }
   })
-  const element = h('section', { class: 'stack' },
-    h('h3', {}, 'Outgoing webhooks'),
-    h('p', { class: 'hint' }, 'This room’s events, POSTed as JSON to a URL of yours; failed deliveries are retried (for a day by default), then the webhook pauses until resumed.'),
-    form, note, fresh, list)
-  return { element, load }
 }
