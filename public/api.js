@@ -103,6 +103,16 @@ export const api = {
   addMember: (room, username) => request('POST', `api/rooms/${enc(room)}/members`, { username }),
   direct: (username) => request('POST', 'api/direct', { username }),
 
+  incomingWebhooks: (room) => request('GET', `api/rooms/${enc(room)}/incoming-webhooks`),
+  /** Answers `{id, name, url}`: the URL holds the secret and is shown this once. */
+  createIncomingWebhook: (room, name) => request('POST', `api/rooms/${enc(room)}/incoming-webhooks`, { name }),
+  deleteIncomingWebhook: (room, id) => request('DELETE', `api/rooms/${enc(room)}/incoming-webhooks/${enc(id)}`),
+  outgoingWebhooks: (room) => request('GET', `api/rooms/${enc(room)}/outgoing-webhooks`),
+  /** `hook`: {url, events?, name?}; answers with the signing `secret`, shown this once. */
+  createOutgoingWebhook: (room, hook) => request('POST', `api/rooms/${enc(room)}/outgoing-webhooks`, hook),
+  deleteOutgoingWebhook: (room, id) => request('DELETE', `api/rooms/${enc(room)}/outgoing-webhooks/${enc(id)}`),
+  resumeOutgoingWebhook: (room, id) => request('POST', `api/rooms/${enc(room)}/outgoing-webhooks/${enc(id)}/resume`),
+
   updateRoom: (room, change) => request('PATCH', `api/rooms/${enc(room)}`, change),
   archiveRoom: (room) => request('DELETE', `api/rooms/${enc(room)}`),
   setRole: (room, username, role) => request('POST', `api/rooms/${enc(room)}/roles`, { username, role }),

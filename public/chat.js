@@ -16,6 +16,7 @@ import { createSearch } from './views/search.js'
 import { Uploads } from './upload.js'
 import { Finder } from './finder.js'
 import { Community } from './community.js'
+import { createRoomSettingsButton, openRoomSettings } from './views/room-settings.js'
 import { openNewRoom, openBrowse, openDirect, openAccount } from './dialogs.js'
 
 // The signed-in screen. It owns the state store (state.js), fetches what the
@@ -88,8 +89,10 @@ export class ChatView {
     })
     this.topbar = createTopbar({ me, search: this.search.form, onMenu: () => this.layout.toggleSidebar(), onAccount: () => openAccount(app), onAdmin: () => this.community.administer(), onSignOut })
     this.rooms = createRoomList({ onNewRoom: () => openNewRoom(app), onBrowse: () => openBrowse(app), onDirect: () => openDirect(app) })
+    const settingsOf = (room) => { if (room) openRoomSettings(room.id, S.roomLabel(this.state, room)) }
+    this.settings = createRoomSettingsButton({ onOpen: () => settingsOf(S.currentRoom(this.state)) })
     this.head = createRoomHead({
-      onToggleMembers: () => this.layout.toggleMembers(), onLeave: () => this.leaveRoom(), onMute: () => this.community.toggleMute(), onManage: () => this.community.manage()
+      onToggleMembers: () => this.layout.toggleMembers(), onLeave: () => this.leaveRoom(), onMute: () => this.community.toggleMute(), onManage: () => this.community.manage(), actions: [this.settings.element]
     })
     this.log = createLog({
       onNearTop: () => this.sync.loadOlder(),
@@ -129,7 +132,7 @@ export class ChatView {
   }
 
   render (state, prev) {
-    for (const view of [this.topbar, this.rooms, this.head, this.log, this.composer, this.members, this.files, this.search]) view.render(state)
+    for (const view of [this.topbar, this.rooms, this.head, this.settings, this.log, this.composer, this.members, this.files, this.search]) view.render(state)
     if (!prev) return
     this.community.render(state, prev)
     if (state.roomsStale !== prev.roomsStale) this.refreshRoomsSoon()

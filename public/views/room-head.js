@@ -2,7 +2,8 @@ import { h } from '../ui.js'
 import { currentRoom, roomLabel, mayAct } from '../state.js'
 
 // The open room's title and topic with its Members, Mute, Manage (moderators
-// and owners only) and Leave buttons.
+// and owners only) and Leave buttons, after the buttons other views own
+// (`actions`: elements they show and hide themselves).
 
 /**
  * @param {object} o
@@ -10,8 +11,9 @@ import { currentRoom, roomLabel, mayAct } from '../state.js'
  * @param {() => void} o.onLeave
  * @param {() => void} o.onMute
  * @param {() => void} o.onManage
+ * @param {Element[]} [o.actions]
  */
-export function createRoomHead ({ onToggleMembers, onLeave, onMute, onManage }) {
+export function createRoomHead ({ onToggleMembers, onLeave, onMute, onManage, actions = [] }) {
   const title = h('h2', { id: 'room-title', class: 'room-title' }, '')
   const topic = h('p', { class: 'room-topic' })
   const muteButton = h('button', { type: 'button', 'aria-pressed': 'false', onclick: onMute }, 'Mute')
@@ -19,7 +21,7 @@ export function createRoomHead ({ onToggleMembers, onLeave, onMute, onManage }) 
   const membersButton = h('button', { type: 'button', 'aria-controls': 'members', 'aria-expanded': 'false', onclick: onToggleMembers }, 'Members')
   const leaveButton = h('button', { type: 'button', onclick: onLeave }, 'Leave')
   const element = h('header', { class: 'room-head' }, h('div', { class: 'room-heading' }, title, topic),
-    h('div', { class: 'room-actions' }, membersButton, muteButton, manageButton, leaveButton))
+    h('div', { class: 'room-actions' }, ...actions, membersButton, muteButton, manageButton, leaveButton))
 
   function render (state) {
     const room = currentRoom(state)

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../helpers/server-process.js'
+import { freePort, spawnChild, untilReady, workFolder } from '../helpers/server-process.js'
 
 // Debian's Squid as a corporate forward proxy between the browser and the
 // app, with its own configuration, port and folder: it gives up on a response
@@ -20,10 +18,8 @@ export interface Squid {
 }
 
 export async function startSquid (t: Teardown, { readTimeoutS }: { readTimeoutS: number }): Promise<Squid> {
-  const dir = mkdtempSync(join(tmpdir(), 'chat-squid-'))
   // Squid drops to its own user when started as root: it must write its logs here.
-  chmodSync(dir, 0o777)
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = workFolder(t, 'chat-squid-', 0o777)
   const port = await freePort()
   writeFileSync(join(dir, 'squid.conf'), `
 http_port 127.0.0.1:${port}
@@ -41,28 +37,9 @@ shutdown_lifetime 1 seconds
 http_access allow localhost
 http_access deny all
 `)
-  const child = spawn('squid', ['-N', '-f', join(dir, 'squid.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let failed: Error | undefined
-  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { out += d.toString() })
-  child.once('error', (err) => { failed = err })
-  const exited = new Promise<void>(resolve => {
-    child.once('exit', () => resolve())
-    child.once('error', () => resolve())
-  })
-  t.teardown(async () => {
-    if (failed === undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    await exited
-  })
+  const squid = spawnChild(t, 'squid', ['-N', '-f', join(dir, 'squid.conf')])
   const read = (name: string): string => existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : ''
-  const deadline = Date.now() + 20000
-  while (!await listening(port)) {
-    if (failed !== undefined) throw new Error(`squid could not be started (${failed.message}); run .ci/install-proxies.sh`)
-    if (child.exitCode !== null) throw new Error(`squid exited early (${child.exitCode}):\n${out}${read('cache.log')}`)
-    if (Date.now() > deadline) throw new Error(`squid did not come up:\n${out}${read('cache.log')}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  await untilReady('squid', squid, async () => await listening(port), { timeoutMs: 20000, log: () => squid.output() + read('cache.log') })
   return { url: `http://127.0.0.1:${port}`, accessLog: () => read('access.log') }
 }
 

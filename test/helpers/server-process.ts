@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import { testSecret } from '../helper.js'
@@ -33,6 +36,81 @@ export interface ServerProcess {
 
 interface Teardown { teardown (fn: () => unknown): void }
 
+/** A program a test runs beside it (the app, a proxy, a loader), with its output kept for failure messages. */
+export interface ChildHandle {
+  child: ChildProcess
+  /** What it wrote to stdout and stderr so far. */
+  output: () => string
+  /** Why it could not be started (ENOENT: not installed), once that is known. */
+  failed: () => Error | undefined
+  /** Resolves with the exit code once it is gone (null when it was killed or never started). */
+  exited: Promise<number | null>
+  /** Sends `signal` (SIGTERM by default) unless it is gone already, and waits until it is. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>
+}
+
+/**
+ * Spawns a program for one test and stops it at teardown with `stopSignal`
+ * (SIGTERM by default). A program that is not installed does not throw here:
+ * `failed()` says so, and `untilReady` turns it into a clear message.
+ */
+export function spawnChild (
+  t: Teardown,
+  command: string,
+  args: string[],
+  options: { cwd?: string, env?: NodeJS.ProcessEnv, stdin?: 'ignore' | 'pipe', stopSignal?: NodeJS.Signals } = {}
+): ChildHandle {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let failed: Error | undefined
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
+  child.once('error', (err) => { failed = err })
+  const exited = new Promise<number | null>(resolve => {
+    child.once('exit', code => resolve(code))
+    child.once('error', () => resolve(null))
+  })
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
+    if (failed === undefined && child.exitCode === null && child.signalCode === null) child.kill(signal)
+    return await exited
+  }
+  t.teardown(async () => { await stop(options.stopSignal) })
+  return { child, output: () => out, failed: () => failed, exited, stop }
+}
+
+/**
+ * Waits until `ready()` resolves true (a throw counts as not yet), checking
+ * `intervalMs` apart; fails at once when the program could not start or
+ * exited, and after `timeoutMs`, with `log()` (its output by default).
+ */
+export async function untilReady (
+  name: string,
+  proc: ChildHandle,
+  ready: () => Promise<boolean>,
+  options: { timeoutMs: number, intervalMs?: number, log?: () => string }
+): Promise<void> {
+  const log = options.log ?? proc.output
+  const deadline = Date.now() + options.timeoutMs
+  for (;;) {
+    const failed = proc.failed()
+    if (failed !== undefined) throw new Error(`${name} could not be started (${failed.message}); run .ci/install-proxies.sh if it is not installed`)
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`${name} exited early (${proc.child.exitCode ?? proc.child.signalCode}):\n${log()}`)
+    }
+    if (await ready().catch(() => false)) return
+    if (Date.now() > deadline) throw new Error(`${name} did not come up within ${options.timeoutMs} ms:\n${log()}`)
+    await new Promise(resolve => setTimeout(resolve, options.intervalMs ?? 100))
+  }
+}
+
+/** A folder of its own for one test's program, removed at teardown; `mode` lets a program that drops privileges write or read it. */
+export function workFolder (t: Teardown, prefix: string, mode?: number): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  if (mode !== undefined) chmodSync(dir, mode)
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
 /**
  * Starts `src/server.ts` as a real process (the same entry point `npm start`
  * runs, through tsx instead of the build) and waits until /api/health answers.
@@ -44,7 +122,7 @@ export async function startServerProcess (
 ): Promise<ServerProcess> {
   const port = options.port ?? await freePort()
   const basePath = options.basePath ?? env.BASE_PATH ?? ''
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const proc = spawnChild(t, process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: projectRoot,
     env: {
       ...process.env,
@@ -54,45 +132,26 @@ export async function startServerProcess (
       PORT: String(port),
       BASE_PATH: basePath
     },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stopSignal: 'SIGKILL'
   })
-  let out = ''
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   const origin = `http://127.0.0.1:${port}`
   const url = `${origin}${basePath}`
-  // A minute: on a busy 2-core machine (CI runs two test files at once) a cold start has taken over 20 s.
-  const deadline = Date.now() + (options.timeoutMs ?? 60000)
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${out}`)
-    try {
-      const res = await fetch(`${url}/api/health`)
-      if (res.status === 200) break
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`server did not become healthy:\n${out}`)
-    }
-    await new Promise(resolve => setTimeout(resolve, 100))
+  try {
+    // A minute: on a busy 2-core machine (CI runs two test files at once) a cold start has taken over 20 s.
+    await untilReady('server', proc, async () => (await fetch(`${url}/api/health`)).status === 200, { timeoutMs: options.timeoutMs ?? 60000 })
+  } catch (err) {
+    await proc.stop('SIGKILL')
+    throw err
   }
-  const proc: ServerProcess = {
+  return {
     url,
     origin,
     port,
-    child,
-    output: () => out,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      return await exited
-    },
-    kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-      await exited
-    }
+    child: proc.child,
+    output: proc.output,
+    stop: async () => await proc.stop('SIGTERM'),
+    kill: async () => { await proc.stop('SIGKILL') }
   }
-  t.teardown(async () => { await proc.kill() })
-  return proc
 }
 
 /** What every test node runs with: the test's database, the test secret, no rate limits, a quick feed. */

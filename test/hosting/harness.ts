@@ -1,12 +1,12 @@
 import http from 'node:http'
 import https from 'node:https'
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTestDatabase } from '../helpers/database.js'
-import { freePort, startServerProcess, type ServerProcess } from '../helpers/server-process.js'
+import { freePort, spawnChild, startServerProcess, untilReady, workFolder, type ChildHandle, type ServerProcess } from '../helpers/server-process.js'
+import { apacheServerConfig } from './apache-config.js'
 
 /** Shared by the hosting tests: a raw HTTP client, the app, and real nginx and Apache in front of it. */
 
@@ -116,13 +116,9 @@ export function deploySnippet (file: string, appPort: number): string {
   return text.replaceAll('127.0.0.1:3000', `127.0.0.1:${appPort}`)
 }
 
+/** Worker processes run as an unprivileged user when we are root; they must reach their temp folders inside this one. */
 function workDir (t: Teardown, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  // Worker processes run as an unprivileged user when we are root; they must
-  // reach their temp folders inside this one.
-  chmodSync(dir, 0o755)
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
+  return workFolder(t, prefix, 0o755)
 }
 
 function selfSignedCertificate (dir: string): { cert: string, key: string } {
@@ -132,8 +128,6 @@ function selfSignedCertificate (dir: string): { cert: string, key: string } {
     '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' })
   return { cert, key }
 }
-
-const isRoot = (): boolean => process.getuid?.() === 0
 
 /** Debian's nginx in the foreground, with deploy/nginx-chat.conf inside a server block. */
 export async function startNginx (t: Teardown, appPort: number): Promise<Proxy> {
@@ -164,10 +158,8 @@ http {
   }
 }
 `)
-  const child = spawn('nginx', ['-e', join(dir, 'error.log'), '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  return await proxyUp(t, 'nginx', child, dir, httpPort, httpsPort)
+  const nginx = spawnChild(t, 'nginx', ['-e', join(dir, 'error.log'), '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'])
+  return await proxyUp('nginx', nginx, dir, httpPort, httpsPort)
 }
 
 /** Debian's Apache in the foreground, with deploy/apache-chat.conf inside two virtual hosts. */
@@ -176,25 +168,8 @@ export async function startApache (t: Teardown, appPort: number): Promise<Proxy>
   const [httpPort, httpsPort] = [await freePort(), await freePort()]
   const { cert, key } = selfSignedCertificate(dir)
   writeFileSync(join(dir, 'chat.conf'), deploySnippet('apache-chat.conf', appPort))
-  const mod = (name: string, file: string): string => `LoadModule ${name} /usr/lib/apache2/modules/${file}`
   writeFileSync(join(dir, 'httpd.conf'), `
-ServerRoot ${dir}
-ServerName 127.0.0.1
-Listen 127.0.0.1:${httpPort}
-Listen 127.0.0.1:${httpsPort}
-PidFile ${dir}/httpd.pid
-ErrorLog ${dir}/error.log
-LogLevel warn
-DefaultRuntimeDir ${dir}
-Mutex file:${dir} default
-${mod('mpm_event_module', 'mod_mpm_event.so')}
-${mod('authz_core_module', 'mod_authz_core.so')}
-${mod('proxy_module', 'mod_proxy.so')}
-${mod('proxy_http_module', 'mod_proxy_http.so')}
-${mod('headers_module', 'mod_headers.so')}
-${mod('socache_shmcb_module', 'mod_socache_shmcb.so')}
-${mod('ssl_module', 'mod_ssl.so')}
-${isRoot() ? 'User www-data\nGroup www-data' : ''}
+${apacheServerConfig(dir, [httpPort, httpsPort], ['proxy', 'proxy_http', 'headers', 'socache_shmcb', 'ssl'])}
 <VirtualHost 127.0.0.1:${httpPort}>
   Include ${dir}/chat.conf
 </VirtualHost>
@@ -205,42 +180,15 @@ ${isRoot() ? 'User www-data\nGroup www-data' : ''}
   Include ${dir}/chat.conf
 </VirtualHost>
 `)
-  const child = spawn('apache2', ['-DFOREGROUND', '-f', join(dir, 'httpd.conf')], {
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  return await proxyUp(t, 'apache', child, dir, httpPort, httpsPort)
+  const apache = spawnChild(t, 'apache2', ['-DFOREGROUND', '-f', join(dir, 'httpd.conf')])
+  return await proxyUp('apache', apache, dir, httpPort, httpsPort)
 }
 
-async function proxyUp (
-  t: Teardown, name: Proxy['name'], child: ChildProcess, dir: string, httpPort: number, httpsPort: number
-): Promise<Proxy> {
-  let out = ''
-  let failed: Error | undefined
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
-  // ENOENT when the proxy is not installed: say how to get it.
-  child.once('error', (err) => { failed = err })
-  const exited = new Promise<void>(resolve => {
-    child.once('exit', () => resolve())
-    child.once('error', () => resolve())
-  })
-  t.teardown(async () => {
-    if (failed === undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    await exited
-  })
+async function proxyUp (name: Proxy['name'], proc: ChildHandle, dir: string, httpPort: number, httpsPort: number): Promise<Proxy> {
   const errorLog = join(dir, 'error.log')
-  const log = (): string => out + (existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '')
+  const log = (): string => proc.output() + (existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '')
   const origin = `http://127.0.0.1:${httpPort}`
   const proxy = { name, url: `${origin}/chat`, httpsUrl: `https://127.0.0.1:${httpsPort}/chat`, origin, log }
-  const deadline = Date.now() + 15000
-  for (;;) {
-    if (failed !== undefined) throw new Error(`${name} could not be started (${failed.message}); run .ci/install-proxies.sh`)
-    if (child.exitCode !== null) throw new Error(`${name} exited early (${child.exitCode}):\n${log()}`)
-    try {
-      const res = await request(`${proxy.url}/api/health`, { timeoutMs: 2000 })
-      if (res.status === 200) return proxy
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`${name} did not come up:\n${log()}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  await untilReady(name, proc, async () => (await request(`${proxy.url}/api/health`, { timeoutMs: 2000 })).status === 200, { timeoutMs: 15000, log })
+  return proxy
 }

@@ -1,8 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { spawnSync, type ChildProcess } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { freePort } from '../helpers/server-process.js'
+import { freePort, spawnChild, untilReady, workFolder } from '../helpers/server-process.js'
+import { apacheServerConfig, isRoot } from './apache-config.js'
 import { request } from './harness.js'
 
 /*
@@ -26,8 +26,6 @@ export function realPassenger (): { ok: true } | { ok: false, why: string } {
   if (spawnSync('apache2', ['-v']).status !== 0) return { ok: false, why: 'apache2 is not installed' }
   return { ok: true }
 }
-
-const isRoot = (): boolean => process.getuid?.() === 0
 
 /**
  * Makes a folder and its files reachable for the unprivileged user Apache and
@@ -64,35 +62,17 @@ export interface ApachePassengerOptions {
 
 /** Debian's Apache in the foreground with mod_passenger serving `appRoot`, laid out as cPanel does. */
 export async function startApachePassenger (t: Teardown, options: ApachePassengerOptions): Promise<ApachePassenger> {
-  const dir = mkdtempSync(join(tmpdir(), 'chat-passenger-apache-'))
-  openUp(dir)
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = workFolder(t, 'chat-passenger-apache-', isRoot() ? 0o755 : undefined)
   const port = await freePort()
   const baseUri = options.baseUri ?? '/chat'
   const documentRoot = options.documentRoot ?? join(dir, 'htdocs')
   mkdirSync(documentRoot, { recursive: true })
   const processes = options.processes ?? 2
-  const mod = (name: string, file: string): string => `LoadModule ${name} /usr/lib/apache2/modules/${file}`
   const setEnv = Object.entries(options.env).map(([k, v]) => `  SetEnv ${k} "${v.replaceAll('"', '\\"')}"`).join('\n')
   writeFileSync(join(dir, 'httpd.conf'), `
-ServerRoot ${dir}
-ServerName 127.0.0.1
-Listen 127.0.0.1:${port}
-PidFile ${dir}/httpd.pid
-ErrorLog ${dir}/error.log
-LogLevel warn
-DefaultRuntimeDir ${dir}
-Mutex file:${dir} default
-${mod('mpm_event_module', 'mod_mpm_event.so')}
-${mod('authz_core_module', 'mod_authz_core.so')}
-${mod('headers_module', 'mod_headers.so')}
-${mod('env_module', 'mod_env.so')}
-${mod('mime_module', 'mod_mime.so')}
-${mod('dir_module', 'mod_dir.so')}
-${mod('passenger_module', 'mod_passenger.so')}
+${apacheServerConfig(dir, [port], ['headers', 'env', 'mime', 'dir', 'passenger'])}
 TypesConfig /etc/mime.types
 DirectoryIndex index.html
-${isRoot() ? 'User www-data\nGroup www-data' : ''}
 <FilesMatch "^\\.ht">
   Require all denied
 </FilesMatch>
@@ -121,13 +101,9 @@ ${setEnv}
   // Passenger hands Apache's environment to the app: keep the test runner's
   // coverage hook out of it (tap puts it back into NODE_OPTIONS on every spawn,
   // hence env -u), or the app processes fail writing tap's files as www-data.
-  const child = spawn('env', ['-u', 'NODE_OPTIONS', 'apache2', '-DFOREGROUND', '-f', join(dir, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  const apache = spawnChild(t, 'env', ['-u', 'NODE_OPTIONS', 'apache2', '-DFOREGROUND', '-f', join(dir, 'httpd.conf')])
   const fileText = (name: string): string => existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : ''
-  const log = (): string => `${out}${fileText('error.log')}${fileText('passenger.log')}`.slice(-6000)
+  const log = (): string => `${apache.output()}${fileText('error.log')}${fileText('passenger.log')}`.slice(-6000)
   const appPids = (): number[] => {
     // The processes whose working folder is the app root and whose command is node.
     const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
@@ -135,8 +111,7 @@ ${setEnv}
       .map(l => Number(l.trim().split(/\s+/)[0])).filter(n => Number.isInteger(n) && n > 0)
   }
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    await exited
+    await apache.stop()
     // Passenger's watchdog takes the app processes down after Apache; wait for that.
     const deadline = Date.now() + 15000
     while (appPids().length > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
@@ -147,16 +122,8 @@ ${setEnv}
   })
   const origin = `http://127.0.0.1:${port}`
   const url = `${origin}${baseUri === '/' ? '' : baseUri}`
-  const deadline = Date.now() + 90000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`apache2 exited early (${child.exitCode}):\n${log()}`)
-    try {
-      const res = await request(`${url}/api/health`, { timeoutMs: 30000 })
-      if (res.status === 200) break
-    } catch { /* Apache or the app not up yet */ }
-    if (Date.now() > deadline) throw new Error(`the app never answered through Passenger:\n${log()}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
+  await untilReady('apache2 with Passenger', apache, async () => (await request(`${url}/api/health`, { timeoutMs: 30000 })).status === 200,
+    { timeoutMs: 90000, intervalMs: 200, log })
   return {
     url,
     origin,
@@ -242,30 +209,14 @@ export async function startUnderStandIn (
   const loader = join(appRoot, 'passenger-stand-in.cjs')
   if (!existsSync(loader)) writeFileSync(loader, STAND_IN)
   const socket = join(appRoot, `PsgNodeApp.${name}`)
-  const child = spawn(process.execPath, [loader], {
+  // Passenger ends an app by closing its stdin: it stays open (a pipe) until then.
+  const proc = spawnChild(t, process.execPath, [loader], {
     cwd: appRoot,
     env: { ...process.env, ...env, STANDIN_SOCKET: socket, STANDIN_STARTUP_FILE: join(appRoot, 'app.cjs') },
-    stdio: ['pipe', 'pipe', 'pipe']
+    stdin: 'pipe',
+    stopSignal: 'SIGKILL'
   })
-  let out = ''
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
-  })
-  const deadline = Date.now() + 60000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`process ${name} exited early (${child.exitCode}):\n${out}`)
-    if (out.includes(`!> socket: main;unix:${socket}`)) {
-      try {
-        const res = await request(`http://localhost${basePath}/api/health`, { socketPath: socket, timeoutMs: 2000 })
-        if (res.status === 200) break
-      } catch { /* not answering yet */ }
-    }
-    if (Date.now() > deadline) throw new Error(`process ${name} never listened on Passenger's socket:\n${out}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  return { name, socket, child, exited, output: () => out }
+  await untilReady(`process ${name}`, proc, async () => proc.output().includes(`!> socket: main;unix:${socket}`) &&
+    (await request(`http://localhost${basePath}/api/health`, { socketPath: socket, timeoutMs: 2000 })).status === 200, { timeoutMs: 60000 })
+  return { name, socket, child: proc.child, exited: proc.exited, output: proc.output }
 }

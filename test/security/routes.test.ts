@@ -16,6 +16,8 @@ interface Ctx {
   /** An account the administrator routes may disable and enable. */
   victim: string
   inviteCode: string
+  /** A file shared in the room: `/api/files/:id/:name` of an attachment. */
+  fileId: string
   fresh: () => string
 }
 
@@ -28,11 +30,16 @@ interface RouteCase {
   sessionOnly?: true
   /** Succeeds only with `otherUser` a member of the room (moderation). */
   needsMember?: boolean
+  /** Succeeds only with a file shared in the room (`fileId`). */
+  needsFile?: true
   /** An administrator's route (the world's first account is one). */
   admin?: boolean
   success: number
-  request: (c: Ctx) => { url: string, payload?: Record<string, unknown> }
+  request: (c: Ctx) => Req
 }
+
+/** A JSON body as an object; a raw body (an upload's bytes) as a string with its `content-type` in headers. */
+interface Req { url: string, payload?: Record<string, unknown> | string, headers?: Record<string, string> }
 
 const password = 'correct horse battery'
 
@@ -86,15 +93,26 @@ const table: Record<string, RouteCase> = {
   'POST /api/rooms/:room/outgoing-webhooks': { nonMember: 'not_found', success: 201, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks`, payload: { url: 'http://93.184.216.34/x' } }) },
   'GET /api/rooms/:room/outgoing-webhooks': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks` }) },
   'DELETE /api/rooms/:room/outgoing-webhooks/:id': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}` }) },
-  'POST /api/rooms/:room/outgoing-webhooks/:id/resume': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}/resume` }) }
+  'POST /api/rooms/:room/outgoing-webhooks/:id/resume': { nonMember: 'not_found', success: 204, request: c => ({ url: `/api/rooms/${c.room}/outgoing-webhooks/${c.outgoingId}/resume` }) },
+  'POST /api/rooms/:room/attachments': { nonMember: 'not_found', success: 201, request: c => ({ url: `/api/rooms/${c.room}/attachments?filename=note.txt`, payload: 'the bytes of a file', headers: { 'content-type': 'text/plain' } }) },
+  // A file's URL names no room: a non-member gets the same 404 as for a file that does not exist.
+  'GET /api/files/:id/:name': { nonMember: 'not_found', needsFile: true, success: 200, request: c => ({ url: `/api/files/${c.fileId}/note.txt` }) },
+  'GET /api/search': { nonMember: 'not_found', success: 200, request: c => ({ url: `/api/search?q=hello&room=${c.room}` }) }
+}
+
+/** Shares a small file in the room, as the raw-bytes upload does; its attachment id. */
+async function shareFile (app: FastifyInstance, session: Session, room: string): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: `/api/rooms/${room}/attachments?filename=note.txt`, headers: { cookie: session.cookie, 'content-type': 'text/plain' }, payload: 'shared' })
+  if (res.statusCode !== 201) throw new Error(`upload: ${res.statusCode} ${res.body}`)
+  return res.json().event.attachments[0].id as string
 }
 
 const methodOf = (route: string): 'GET' | 'POST' | 'PATCH' | 'DELETE' => route.split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE'
 let counter = 0
 const fresh = (): string => `n${process.pid}x${++counter}`
 
-async function send (app: FastifyInstance, route: string, req: { url: string, payload?: Record<string, unknown> }, headers: Record<string, string>): Promise<{ statusCode: number, json: () => any, body: string }> {
-  return await app.inject({ method: methodOf(route), url: req.url, headers, ...(req.payload === undefined ? {} : { payload: req.payload }) })
+async function send (app: FastifyInstance, route: string, req: Req, headers: Record<string, string>): Promise<{ statusCode: number, json: () => any, body: string }> {
+  return await app.inject({ method: methodOf(route), url: req.url, headers: { ...req.headers, ...headers }, ...(req.payload === undefined ? {} : { payload: req.payload }) })
 }
 
 t.test('every route of the contract: credentials, membership, CSRF, success', async t => {
@@ -103,13 +121,11 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
   const other = await register(app, 'bystander')
   const victim = await register(app, 'victim')
   const inviteCode = (await as(app, world.owner, 'POST', '/api/admin/invites', {})).json().code as string
-  const shared: Ctx = { username: 'wowner', room: world.room.name, messageId: world.messageId, tokenId: world.tokenId, otherUser: other.user.username, victim: victim.user.username, inviteCode, incomingId: world.incomingId, hookSecret: world.hookSecret, outgoingId: world.outgoingId, fresh }
+  const fileId = await shareFile(app, world.owner, world.room.name)
+  const shared: Ctx = { username: 'wowner', room: world.room.name, messageId: world.messageId, tokenId: world.tokenId, otherUser: other.user.username, victim: victim.user.username, inviteCode, incomingId: world.incomingId, hookSecret: world.hookSecret, outgoingId: world.outgoingId, fileId, fresh }
 
   t.test('the table covers every route the app serves, and nothing else', async t => {
-    // Files and search came in a branch of their own; their credential, membership (404) and success
-    // rules are tested in test/attachments and test/search, and join this table next.
-    const elsewhere = new Set(['GET /api/files/:id/:name', 'GET /api/search', 'POST /api/rooms/:room/attachments'])
-    const served = appRoutes(app).filter(r => !ignoredRoute(r) && !elsewhere.has(r))
+    const served = appRoutes(app).filter(r => !ignoredRoute(r))
     t.ok(served.length >= 20, `found ${served.length} routes`)
     for (const route of served) t.ok(route in table, `${route} is in the security table`)
     for (const route of Object.keys(table)) t.ok(served.includes(route), `${route} is served`)
@@ -133,8 +149,8 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
       const res = await send(app, route, c.request(shared), { cookie: world.outsider.cookie })
       t.equal(res.statusCode, 404, route)
       t.equal(res.json().error.code, c.nonMember, route)
-      const none = await send(app, route, c.request({ ...shared, room: 'no-such-room' }), { cookie: world.outsider.cookie })
-      t.same(res.json(), none.json(), `${route}: the same answer as for no room at all`)
+      const none = await send(app, route, c.request({ ...shared, room: 'no-such-room', fileId: '999999999' }), { cookie: world.outsider.cookie })
+      t.same(res.json(), none.json(), `${route}: the same answer as for no room (or file) at all`)
     }
   })
 
@@ -216,7 +232,7 @@ t.test('every route of the contract: credentials, membership, CSRF, success', as
       const name = fresh()
       const own = await ownWorld(app, name)
       const session: Session = own.owner
-      const ctx: Ctx = { username: `${name}owner`, room: own.room.name, messageId: own.messageId, tokenId: own.tokenId, otherUser: other.user.username, victim: victim.user.username, inviteCode, incomingId: own.incomingId, hookSecret: own.hookSecret, outgoingId: own.outgoingId, fresh }
+      const ctx: Ctx = { username: `${name}owner`, room: own.room.name, messageId: own.messageId, tokenId: own.tokenId, otherUser: other.user.username, victim: victim.user.username, inviteCode, incomingId: own.incomingId, hookSecret: own.hookSecret, outgoingId: own.outgoingId, fileId: c.needsFile === true ? await shareFile(app, own.owner, own.room.name) : '0', fresh }
       if (c.needsMember === true) await as(app, session, 'POST', `/api/rooms/${own.room.name}/members`, { username: other.user.username })
       const res = await send(app, route, c.request(ctx), { cookie: c.admin === true ? world.owner.cookie : session.cookie })
       t.equal(res.statusCode, c.success, `${route}: ${res.body.slice(0, 200)}`)
