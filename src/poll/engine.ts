@@ -2,8 +2,9 @@ import type { EphemeralEvent, EventFeed, FeedEvent } from '../events/feed.js'
 import type { MembershipSpans } from '../events/visibility.js'
 import { AppError } from '../http/errors.js'
 import type { MembershipCache } from './membership-cache.js'
-import { collectVisible } from './answers.js'
-import { WaiterRegistry, type PollAnswer, type PollRequest, type Waiter } from './waiters.js'
+import { collectVisible, SharedAnswers, WindowSlice } from './answers.js'
+import { TimeoutWheel } from './timeout-wheel.js'
+import { Waiter, WaiterRegistry, type PollAnswer, type PollRequest } from './waiters.js'
 
 export { ClientDeparture } from './waiters.js'
 
@@ -25,12 +26,19 @@ export class PollEngine {
   readonly registry = new WaiterRegistry()
   /** Set by releaseAll: the process is shutting down. Read-only outside. */
   closing = false
+  private readonly timeouts = new TimeoutWheel<Waiter>(250)
+  private readonly window: WindowSlice
+  private readonly release = (w: Waiter): void => {
+    this.timeouts.remove(w)
+    this.registry.remove(w)
+  }
 
   constructor (
     private readonly feed: EventFeed,
     private readonly membership: MembershipCache,
     private readonly options: PollEngineOptions
   ) {
+    this.window = new WindowSlice(id => feed.get(id))
     feed.onBatch(batch => {
       membership.apply(batch)
       this.dispatch(batch)
@@ -46,8 +54,9 @@ export class PollEngine {
     const cursor = req.cursor
     if (cursor > this.feed.head) await this.catchUpTo(cursor)
 
-    const spans = await this.membership.spansOf(req.userId)
-    const answer = await this.answer(req.userId, spans, cursor, req.limit)
+    // From memory without a promise when it can be: most polls come here.
+    const spans = this.membership.activeSpans(req.userId) ?? await this.membership.spansOf(req.userId)
+    const answer = this.scan(req.userId, spans, cursor, req.limit) ?? await this.answer(req.userId, spans, cursor, req.limit)
     if (answer.events.length > 0 || req.timeoutMs === 0 || req.departure.left) return answer
 
     if (this.registry.size >= this.options.maxHeldPolls) {
@@ -61,7 +70,7 @@ export class PollEngine {
   /** Answers every held poll now (with what it has), so clients re-poll elsewhere during a shutdown. */
   releaseAll (): void {
     this.closing = true
-    for (const w of this.registry.all()) w.settle({ events: [], cursor: w.cursor, hasMore: false })
+    for (const w of this.registry.all()) w.expire()
   }
 
   /**
@@ -139,9 +148,7 @@ export class PollEngine {
     const head = this.feed.head
     const from = this.scanStart(userId, cursor)
     if (from < head && from + 1 < this.feed.oldestInWindow) return null
-    const events: FeedEvent[] = []
-    for (let id = from + 1; id <= head; id++) events.push(this.feed.get(id) as FeedEvent)
-    const answer = collectVisible(userId, spans, cursor, limit, this.options.maxAnswerBytes, events)
+    const answer = collectVisible(userId, spans, cursor, limit, this.options.maxAnswerBytes, this.window.read(from, head))
     if (answer.hasMore) return answer
     if (answer.events.length === 0) {
       this.membership.setQuiet(userId, cursor, head)
@@ -155,45 +162,32 @@ export class PollEngine {
     // The poll may have waited on the database while the shutdown released
     // every held poll: parking now would hold it until the connections are cut.
     if (this.closing) return Promise.resolve({ events: [], cursor, hasMore: false })
-    return new Promise<PollAnswer>(resolve => {
-      let settled = false
-      const onAbort = (): void => { waiter.settle({ events: [], cursor, hasMore: false }) }
-      const timer = setTimeout(onAbort, req.timeoutMs)
-      const waiter: Waiter = {
-        userId: req.userId,
-        address: req.address,
-        cursor,
-        limit: req.limit,
-        // The one exit of a held poll: event, timeout, abort and shutdown all come here.
-        settle: (answer) => {
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          req.departure.onLeave(null)
-          this.registry.remove(waiter)
-          resolve(answer)
-        }
-      }
-      req.departure.onLeave(onAbort)
-      this.registry.add(waiter)
-      // The feed may have moved between the first look and now.
-      this.recheck(waiter, spans)
-      if (!settled) this.feed.nudge()
-    })
+    const waiter = new Waiter(req.userId, req.address, cursor, req.limit, this.release)
+    this.timeouts.add(waiter, req.timeoutMs)
+    req.departure.onLeave(waiter)
+    this.registry.add(waiter)
+    // The feed may have moved between the first look and now.
+    this.recheck(waiter, spans)
+    if (!waiter.settled) this.feed.nudge()
+    return waiter.answer
   }
 
-  /** Answers a held poll if something visible follows its cursor (from the database if the window moved past it). */
-  private recheck (w: Waiter, spans: MembershipSpans): void {
+  /**
+   * Answers a held poll if something visible follows its cursor (from the
+   * database if the window moved past it). Answers of one batch go through
+   * `shared`, so polls that see the same thing share one body.
+   */
+  private recheck (w: Waiter, spans: MembershipSpans, shared?: SharedAnswers): void {
     const answer = this.scan(w.userId, spans, w.cursor, w.limit)
     if (answer === null) {
       // Out of the registry while the database answers, so no batch answers it twice.
       this.registry.remove(w)
       this.answer(w.userId, spans, w.cursor, w.limit).then(
-        a => w.settle(a),
-        () => w.settle({ events: [], cursor: w.cursor, hasMore: false })
+        a => { w.settle(a) },
+        () => { w.expire() }
       )
     } else if (answer.events.length > 0) {
-      w.settle(answer)
+      w.settle(shared === undefined ? answer : shared.share(answer))
     }
   }
 
@@ -217,30 +211,32 @@ export class PollEngine {
       if (members === undefined) continue
       for (const userId of members) if (this.registry.hasUser(userId)) users.add(userId)
     }
+    const shared = new SharedAnswers()
     for (const userId of users) {
       const waiters = this.registry.of(userId)
       if (waiters === undefined) continue
       const spans = this.membership.cachedSpans(userId)
       if (spans === undefined) continue
-      for (const w of [...waiters]) this.recheck(w, spans)
+      for (const w of [...waiters]) this.recheck(w, spans, shared)
     }
   }
 
   private dispatchEphemeral (event: EphemeralEvent): void {
     const members = this.membership.membersOf(event.roomId)
     if (members === undefined) return
+    const shared = new SharedAnswers()
     for (const userId of members) {
       if (userId === event.userId) continue
       const waiters = this.registry.of(userId)
       if (waiters === undefined) continue
       // Ephemeral events never move the cursor.
-      for (const w of [...waiters]) w.settle({ events: [event.json], cursor: w.cursor, hasMore: false })
+      for (const w of [...waiters]) w.settle(shared.share({ events: [event.json], cursor: w.cursor, hasMore: false }))
     }
   }
 
   private releaseUser (userId: number): void {
     const waiters = this.registry.of(userId)
     if (waiters === undefined) return
-    for (const w of [...waiters]) w.settle({ events: [], cursor: w.cursor, hasMore: false })
+    for (const w of [...waiters]) w.expire()
   }
 }

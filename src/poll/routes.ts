@@ -1,12 +1,13 @@
 import type { FastifyInstance, LogLevel } from 'fastify'
+import type { ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
 import { addressKey } from '../http/address.js'
 import { AppError } from '../http/errors.js'
 import { sendPrebuiltJson } from '../http/prebuilt-json.js'
-import { applySecurityHeaders } from '../http/security-headers.js'
 import { ErrorSchema, EventSchema } from '../http/schemas.js'
+import { answerBody } from './answers.js'
 import { ClientDeparture, type PollEngine } from './engine.js'
 import type { Presence } from './presence.js'
 
@@ -40,22 +41,30 @@ const pollSchema = {
   }
 }
 
+/** The headers of every poll answer but its type, set in one call. */
+const answerHeaders = {
+  'cache-control': 'no-store',
+  // Tells nginx not to buffer the answer (a held poll is not a slow download).
+  'x-accel-buffering': 'no'
+}
+
+const departureOf = Symbol('poll departure')
+type PollResponse = ServerResponse & { [departureOf]?: ClientDeparture }
+
+/** One listener function for every poll: the departure hangs on the response, not in a closure. */
+function onResponseClose (this: PollResponse): void {
+  if (!this.writableFinished) this[departureOf]?.leave()
+}
+
 export default async function pollRoutes (root: FastifyInstance, opts: PollRoutesOptions): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { engine, presence } = opts
 
   app.get('/poll', {
     config: { authFromCache: true },
-    // The security headers are set when the answer goes out, not while the poll
-    // is held: a dozen headers per parked request is memory held for nothing.
-    helmet: false,
     // A busy server answers thousands of polls a second: logging each one at
     // info level would cost more than answering it. Failures are still logged.
     logLevel: opts.pollLogLevel,
-    onSend: async (request, reply, payload) => {
-      applySecurityHeaders(request.raw, reply.raw)
-      return payload
-    },
     schema: pollSchema
   }, async (request, reply) => {
     const user = requireUser(request)
@@ -67,8 +76,9 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
     // The one exit for a client that goes away mid-hold: the engine forgets the poll at once.
     // (A plain object, not an AbortController: at 10,000 held polls its ~1 KB each counts.)
     const departure = new ClientDeparture()
-    const onClose = (): void => { if (!reply.raw.writableFinished) departure.leave() }
-    reply.raw.once('close', onClose)
+    const res: PollResponse = reply.raw
+    res[departureOf] = departure
+    res.on('close', onResponseClose)
     // The client may have gone while the auth hook awaited: 'close' has fired
     // already and would never reach the listener, leaving the poll held.
     if (request.raw.socket.destroyed) departure.leave()
@@ -82,10 +92,11 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
         timeoutMs: timeoutSeconds * 1000,
         departure
       })
-      reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no')
-      return await sendPrebuiltJson(reply, `{"events":[${answer.events.join(',')}],"cursor":"${answer.cursor}","hasMore":${answer.hasMore}}`)
+      // An answer several polls share is encoded once (see sendPrebuiltJson).
+      return await sendPrebuiltJson(reply.headers(answerHeaders), answerBody(answer))
     } finally {
-      reply.raw.removeListener('close', onClose)
+      res.removeListener('close', onResponseClose)
+      res[departureOf] = undefined
     }
   })
 }
