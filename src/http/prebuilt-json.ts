@@ -10,3 +10,8 @@ import type { FastifyReply } from 'fastify'
 export async function sendPrebuiltJson (reply: FastifyReply, json: string | Buffer): Promise<FastifyReply> {
   return await reply.type('application/json; charset=utf-8').send(json)
 }
+
+/** The same without waiting for the answer to finish, for answers sent from outside a handler. */
+export function writePrebuiltJson (reply: FastifyReply, json: string | Buffer): void {
+  reply.type('application/json; charset=utf-8').send(json)
+}

@@ -61,6 +61,7 @@ const sameAnswer = (a: PollAnswer, b: PollAnswer): boolean => {
 // case (one room, many members at the same cursor) without a quadratic search
 // when every poll sees something different.
 const keptPerCursor = 4
+const maxCursors = 1000
 
 /**
  * Within one dispatch, polls that may see exactly the same events and get the
@@ -75,6 +76,8 @@ export class SharedAnswers {
   share (answer: PollAnswer): PollAnswer {
     let kept = this.byCursor.get(answer.cursor)
     if (kept === undefined) {
+      // Clients far behind each bring a cursor of their own: the set never grows past this.
+      if (this.byCursor.size >= maxCursors) this.byCursor.clear()
       kept = []
       this.byCursor.set(answer.cursor, kept)
     }

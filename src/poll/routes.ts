@@ -1,14 +1,12 @@
 import type { FastifyInstance, LogLevel } from 'fastify'
-import type { ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
 import { addressKey } from '../http/address.js'
 import { AppError } from '../http/errors.js'
-import { sendPrebuiltJson } from '../http/prebuilt-json.js'
 import { ErrorSchema, EventSchema } from '../http/schemas.js'
-import { answerBody } from './answers.js'
-import { ClientDeparture, type PollEngine } from './engine.js'
+import type { PollEngine } from './engine.js'
+import { PollReply } from './poll-reply.js'
 import type { Presence } from './presence.js'
 
 export interface PollRoutesOptions {
@@ -41,21 +39,6 @@ const pollSchema = {
   }
 }
 
-/** The headers of every poll answer but its type, set in one call. */
-const answerHeaders = {
-  'cache-control': 'no-store',
-  // Tells nginx not to buffer the answer (a held poll is not a slow download).
-  'x-accel-buffering': 'no'
-}
-
-const departureOf = Symbol('poll departure')
-type PollResponse = ServerResponse & { [departureOf]?: ClientDeparture }
-
-/** One listener function for every poll: the departure hangs on the response, not in a closure. */
-function onResponseClose (this: PollResponse): void {
-  if (!this.writableFinished) this[departureOf]?.leave()
-}
-
 export default async function pollRoutes (root: FastifyInstance, opts: PollRoutesOptions): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { engine, presence } = opts
@@ -66,7 +49,7 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
     // info level would cost more than answering it. Failures are still logged.
     logLevel: opts.pollLogLevel,
     schema: pollSchema
-  }, async (request, reply) => {
+  }, (request, reply) => {
     const user = requireUser(request)
     const { cursor: rawCursor, timeout, limit } = request.query
     if (rawCursor !== undefined && !cursorPattern.test(rawCursor)) {
@@ -74,29 +57,15 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
     }
     const timeoutSeconds = Math.min(timeout ?? opts.pollTimeout, opts.pollMaxTimeout)
     // The one exit for a client that goes away mid-hold: the engine forgets the poll at once.
-    // (A plain object, not an AbortController: at 10,000 held polls its ~1 KB each counts.)
-    const departure = new ClientDeparture()
-    const res: PollResponse = reply.raw
-    res[departureOf] = departure
-    res.on('close', onResponseClose)
-    // The client may have gone while the auth hook awaited: 'close' has fired
-    // already and would never reach the listener, leaving the poll held.
-    if (request.raw.socket.destroyed) departure.leave()
+    const poll = new PollReply(reply)
     presence.touch(user.id)
-    try {
-      const answer = await engine.poll({
-        userId: user.id,
-        address: addressKey(request.ip),
-        cursor: rawCursor === undefined ? null : Number(rawCursor),
-        limit: limit ?? 100,
-        timeoutMs: timeoutSeconds * 1000,
-        departure
-      })
-      // An answer several polls share is encoded once (see sendPrebuiltJson).
-      return await sendPrebuiltJson(reply.headers(answerHeaders), answerBody(answer))
-    } finally {
-      res.removeListener('close', onResponseClose)
-      res[departureOf] = undefined
-    }
+    engine.start({
+      userId: user.id,
+      address: addressKey(request.ip),
+      cursor: rawCursor === undefined ? null : Number(rawCursor),
+      limit: limit ?? 100,
+      timeoutMs: timeoutSeconds * 1000,
+      departure: poll
+    }, poll)
   })
 }

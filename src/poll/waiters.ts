@@ -8,17 +8,22 @@ export interface PollAnswer {
   body?: Buffer
 }
 
+/** Where a poll's one outcome goes: its answer, or the error to answer with. */
+export interface PollSink {
+  deliver: (answer: PollAnswer) => void
+  fail: (err: unknown) => void
+}
+
 /**
  * A held poll: parked until something visible arrives, its time runs out, or
- * its client leaves. A plain object with its methods on the prototype, so a
- * parked poll holds no closures beyond its promise's.
+ * its client leaves. Its methods live on the prototype and it hands its answer
+ * straight to its sink, so a parked poll holds no closure, promise or
+ * suspended function of its own.
  */
 export class Waiter implements Expiring {
   /** The timeout wheel's slot while held. */
   slot = 0
   settled = false
-  readonly answer: Promise<PollAnswer>
-  private resolve: ((answer: PollAnswer) => void) | null = null
 
   constructor (
     readonly userId: number,
@@ -26,25 +31,30 @@ export class Waiter implements Expiring {
     readonly address: string,
     readonly cursor: number,
     readonly limit: number,
+    private readonly sink: PollSink,
     /** Takes the poll out of the engine's registry and timeout wheel. */
     private readonly release: (waiter: Waiter) => void
-  ) {
-    this.answer = new Promise<PollAnswer>(resolve => { this.resolve = resolve })
-  }
+  ) {}
 
   /** The one exit of a held poll: event, timeout, abort and shutdown all come here; the first call wins. */
   settle (answer: PollAnswer): void {
     if (this.settled) return
     this.settled = true
     this.release(this)
-    const resolve = this.resolve
-    this.resolve = null
-    resolve?.(answer)
+    this.sink.deliver(answer)
   }
 
   /** Answers with nothing new: the time ran out, the client left, or the server is stopping. */
   expire (): void {
     this.settle({ events: [], cursor: this.cursor, hasMore: false })
+  }
+
+  /** Ends the poll with an error (its answer could not be read). */
+  fail (err: unknown): void {
+    if (this.settled) return
+    this.settled = true
+    this.release(this)
+    this.sink.fail(err)
   }
 }
 
