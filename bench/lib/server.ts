@@ -162,7 +162,9 @@ export async function startServer (
   // BENCH_SERVER names another entry point, e.g. dist/server.js to measure the
   // build without the tsx loader's own memory.
   const entry = process.env.BENCH_SERVER ?? 'src/server.ts'
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // BENCH_NODE_ARGS adds node flags NODE_OPTIONS refuses, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     cwd: projectRoot,
     env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', EXPOSE_STATS: 'true', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']

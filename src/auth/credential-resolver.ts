@@ -2,8 +2,9 @@ import type { Db } from '../db/connect.js'
 import type { FeedEvent } from '../events/feed.js'
 import * as tokens from './api-tokens.js'
 import { LoadOnceCache } from './load-once-cache.js'
-import type { SessionSealer } from './session-cookie.js'
+import type { SessionData, SessionSealer } from './session-cookie.js'
 import { hashApiToken, looksLikeApiToken } from './tokens.js'
+import { UnsealedSessions } from './unsealed-sessions.js'
 import * as users from './users.js'
 
 /** Who is making a request, and with which credential. */
@@ -19,10 +20,12 @@ export interface AuthUser {
 
 interface CachedUser {
   user: users.UserRecord
-  revoked: Set<string>
+  revoked: ReadonlySet<string>
 }
 
 interface CachedToken { userId: number, tokenId: number }
+
+const noneRevoked: ReadonlySet<string> = new Set()
 
 // Polls read credentials from memory. Entries need no expiry: every change to
 // a user's sessions or tokens writes an `auth` event, and each node's feed drops
@@ -41,8 +44,11 @@ export class CredentialResolver {
   private readonly tokenCache = new LoadOnceCache<string, CachedToken>(idleEvictMs)
   /** Tokens used on the cached path since the last flush, for last-used times. */
   private readonly tokensUsed = new Set<number>()
+  private readonly sessions: UnsealedSessions
 
-  constructor (private readonly deps: { db: Db, sealer: SessionSealer }) {}
+  constructor (private readonly deps: { db: Db, sealer: SessionSealer }) {
+    this.sessions = new UnsealedSessions(deps.sealer, idleEvictMs)
+  }
 
   /** Drops cached credentials of users whose sessions or tokens changed on any node. */
   onFeedBatch (batch: FeedEvent[]): void {
@@ -58,21 +64,39 @@ export class CredentialResolver {
     this.tokenCache.deleteWhere((_hash, t) => t.userId === userId)
   }
 
+  /**
+   * For polls, from memory alone: the caller, null when the cookie is no
+   * (longer a) valid session, undefined when memory cannot tell (then ask
+   * `fromCookie`). The same checks as `fromCookie`, without a promise.
+   */
+  cachedFromCookie (cookie: string): AuthUser | null | undefined {
+    const session = this.sessions.cached(cookie)
+    if (session === undefined) return undefined
+    const entry = this.userCache.peek(Number(session.userId))
+    return entry === undefined ? undefined : this.sessionUser(entry, session)
+  }
+
+  /** For polls, from memory alone, like `cachedFromCookie`: a token, its owner, or undefined. */
+  cachedFromBearer (token: string): AuthUser | null | undefined {
+    const owner = this.tokenCache.peek(hashApiToken(token))
+    if (owner === undefined) return undefined
+    const entry = this.userCache.peek(owner.userId)
+    if (entry === undefined) return undefined
+    this.tokensUsed.add(owner.tokenId)
+    return this.tokenUser(entry.user, owner)
+  }
+
   async fromCookie (cookie: string, cached: boolean): Promise<AuthUser | null> {
-    const session = await this.deps.sealer.unseal(cookie)
+    const session = cached ? await this.sessions.unseal(cookie) : await this.deps.sealer.unseal(cookie)
     if (session === null || !/^\d{1,18}$/.test(session.userId)) return null
     const userId = Number(session.userId)
-    let user: users.UserRecord | undefined
     if (cached) {
       const entry = await this.cachedUser(userId)
-      if (entry === undefined || entry.revoked.has(session.sessionId)) return null
-      user = entry.user
-    } else {
-      user = await users.findUserById(this.deps.db, userId)
-      if (user === undefined || await users.isSessionRevoked(this.deps.db, session.sessionId)) return null
+      return entry === undefined ? null : this.sessionUser(entry, session)
     }
-    if (user.sessionVersion !== session.version || user.disabled) return null
-    return { ...this.identity(user), via: 'cookie', sessionId: session.sessionId, tokenId: null }
+    const user = await users.findUserById(this.deps.db, userId)
+    if (user === undefined || await users.isSessionRevoked(this.deps.db, session.sessionId)) return null
+    return this.sessionUser({ user, revoked: noneRevoked }, session)
   }
 
   async fromBearer (token: string, cached: boolean): Promise<AuthUser | null> {
@@ -84,14 +108,24 @@ export class CredentialResolver {
       const now = Date.now()
       if (found.lastUsedAt === null || now - found.lastUsedAt > tokenTouchEveryMs) await tokens.touchTokens(this.deps.db, [found.tokenId], now)
       const user = await users.findUserById(this.deps.db, found.userId)
-      return user === undefined || user.disabled ? null : { ...this.identity(user), via: 'token', sessionId: null, tokenId: found.tokenId }
+      return user === undefined ? null : this.tokenUser(user, found)
     }
     const owner = await this.tokenCache.get(hash, async () => await tokens.findTokenOwner(this.deps.db, hash))
     if (owner === undefined) return null
     this.tokensUsed.add(owner.tokenId)
     const user = (await this.cachedUser(owner.userId))?.user
-    if (user === undefined || user.disabled) return null
-    return { ...this.identity(user), via: 'token', sessionId: null, tokenId: owner.tokenId }
+    return user === undefined ? null : this.tokenUser(user, owner)
+  }
+
+  private sessionUser (entry: CachedUser, session: SessionData): AuthUser | null {
+    const { user } = entry
+    if (entry.revoked.has(session.sessionId) || user.sessionVersion !== session.version || user.disabled) return null
+    return { id: user.id, username: user.username, displayName: user.displayName, isAdmin: user.isAdmin, via: 'cookie', sessionId: session.sessionId, tokenId: null }
+  }
+
+  private tokenUser (user: users.UserRecord, owner: CachedToken): AuthUser | null {
+    if (user.disabled) return null
+    return { id: user.id, username: user.username, displayName: user.displayName, isAdmin: user.isAdmin, via: 'token', sessionId: null, tokenId: owner.tokenId }
   }
 
   private async cachedUser (userId: number): Promise<CachedUser | undefined> {
@@ -105,13 +139,10 @@ export class CredentialResolver {
   async housekeeping (now = Date.now()): Promise<void> {
     this.userCache.evictIdle(now)
     this.tokenCache.evictIdle(now)
+    this.sessions.evictIdle(now)
     if (this.tokensUsed.size === 0) return
     const ids = [...this.tokensUsed]
     this.tokensUsed.clear()
     await tokens.touchTokens(this.deps.db, ids, now)
-  }
-
-  private identity (u: users.UserRecord): Omit<AuthUser, 'via' | 'sessionId' | 'tokenId'> {
-    return { id: u.id, username: u.username, displayName: u.displayName, isAdmin: u.isAdmin }
   }
 }

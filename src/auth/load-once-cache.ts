@@ -12,12 +12,17 @@ export class LoadOnceCache<K, V> {
 
   constructor (private readonly idleMs: number) {}
 
-  async get (key: K, load: (key: K) => Promise<V | undefined>): Promise<V | undefined> {
+  /** The cached value, without loading (polls answer from memory when they can). */
+  peek (key: K): V | undefined {
     const hit = this.entries.get(key)
-    if (hit !== undefined) {
-      hit.usedAt = Date.now()
-      return hit.value
-    }
+    if (hit === undefined) return undefined
+    hit.usedAt = Date.now()
+    return hit.value
+  }
+
+  async get (key: K, load: (key: K) => Promise<V | undefined>): Promise<V | undefined> {
+    const hit = this.peek(key)
+    if (hit !== undefined) return hit
     let pending = this.loading.get(key)
     if (pending === undefined) {
       const generation = this.generation

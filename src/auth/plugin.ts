@@ -1,5 +1,5 @@
 import type {} from '@fastify/cookie'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AppError } from '../http/errors.js'
 import { isCrossOriginWrite } from '../http/csrf.js'
@@ -50,41 +50,70 @@ export function clearSessionCookie (request: FastifyRequest, reply: FastifyReply
   reply.clearCookie(sessionCookieName, { path: opts.cookiePath, httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https' })
 }
 
+const bearerPrefix = /^Bearer\s+/i
+
+/** The token of an `Authorization: Bearer` header, or null. */
+function bearerOf (authorization: string | undefined): string | null {
+  return authorization !== undefined && bearerPrefix.test(authorization) ? authorization.replace(bearerPrefix, '').trim() : null
+}
+
+/** What the route's rules make of the caller found (or not): an error to answer, or nothing. */
+function verdict (config: FastifyContextConfig, bearer: string | null, user: AuthUser | null): AppError | undefined {
+  if (bearer !== null) {
+    if (user === null) return new AppError('unauthenticated', 'That token is not valid.')
+    if (config.sessionOnly === true) return new AppError('forbidden', 'This route needs a signed-in session, not a token.')
+    return undefined
+  }
+  if (user === null && config.public !== true) return new AppError('unauthenticated', 'Sign in or send a bearer token.')
+  return undefined
+}
+
 /**
  * Reads credentials on every API request, in one place: CSRF first (a browser
  * write from another origin never reaches a handler), then a bearer token or
- * the session cookie.
+ * the session cookie. Polls whose credentials memory already knows are
+ * answered without a promise or a lookup beyond a map (a poll cycle is mostly this).
  */
 export default fp(async function authPlugin (app: FastifyInstance, opts: AuthPluginOptions) {
   app.decorateRequest('user', null)
-  app.addHook('onRequest', async (request, reply) => {
+
+  const fromCookie = async (request: FastifyRequest, reply: FastifyReply, cookie: string, cached: boolean): Promise<AuthUser | null> => {
+    const user = await opts.auth.fromCookie(cookie, cached)
+    if (user !== null) {
+      const fresh = await opts.auth.resealIfOld(cookie)
+      if (fresh !== null) setSessionCookie(request, reply, opts, fresh)
+    }
+    return user
+  }
+
+  app.addHook('onRequest', (request, reply, done) => {
     // Static files need no credentials; unknown routes answer 404, not 401.
     const route = request.routeOptions.url
-    if (route === undefined || !route.startsWith(opts.apiPrefix)) return
+    if (route === undefined || !route.startsWith(opts.apiPrefix)) { done(); return }
     const config = request.routeOptions.config
-    const authorization = request.headers.authorization
-    const bearer = authorization !== undefined && /^Bearer\s+/i.test(authorization)
-      ? authorization.replace(/^Bearer\s+/i, '').trim()
-      : null
+    const bearer = bearerOf(request.headers.authorization)
     // A bearer token is no ambient credential: a page elsewhere cannot make a browser send it.
     if (bearer === null && isCrossOriginWrite(request, opts.allowedOrigins)) {
-      throw new AppError('csrf', 'This request came from another site and was refused.')
-    }
-    const cached = config.authFromCache === true
-    if (bearer !== null) {
-      request.user = await opts.auth.fromBearer(bearer, cached)
-      if (request.user === null) throw new AppError('unauthenticated', 'That token is not valid.')
-      if (config.sessionOnly === true) throw new AppError('forbidden', 'This route needs a signed-in session, not a token.')
+      done(new AppError('csrf', 'This request came from another site and was refused.'))
       return
     }
-    const cookie = request.cookies[sessionCookieName]
-    if (cookie !== undefined && cookie !== '') {
-      request.user = await opts.auth.fromCookie(cookie, cached)
-      if (request.user !== null) {
-        const fresh = await opts.auth.resealIfOld(cookie)
-        if (fresh !== null) setSessionCookie(request, reply, opts, fresh)
+    const cached = config.authFromCache === true
+    const cookie = bearer === null ? request.cookies[sessionCookieName] : undefined
+    const hasCookie = cookie !== undefined && cookie !== ''
+    if (cached) {
+      const known = bearer !== null ? opts.auth.cachedFromBearer(bearer) : hasCookie ? opts.auth.cachedFromCookie(cookie) : null
+      if (known !== undefined) {
+        request.user = known
+        done(verdict(config, bearer, known))
+        return
       }
     }
-    if (request.user === null && config.public !== true) throw new AppError('unauthenticated', 'Sign in or send a bearer token.')
+    const lookup = bearer !== null
+      ? opts.auth.fromBearer(bearer, cached)
+      : hasCookie ? fromCookie(request, reply, cookie, cached) : Promise.resolve(null)
+    lookup.then(user => {
+      request.user = user
+      done(verdict(config, bearer, user))
+    }, done)
   })
 }, { name: 'auth', dependencies: ['@fastify/cookie'] })

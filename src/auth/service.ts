@@ -43,6 +43,16 @@ export class AuthService {
     this.credentials.onFeedBatch(batch)
   }
 
+  /** From memory alone (polls): the caller, null for no valid session, undefined when memory cannot tell. */
+  cachedFromCookie (cookie: string): AuthUser | null | undefined {
+    // A cookie sealed with an older secret is sealed again: that takes the full path.
+    return this.deps.sealer.isCurrent(cookie) ? this.credentials.cachedFromCookie(cookie) : undefined
+  }
+
+  cachedFromBearer (token: string): AuthUser | null | undefined {
+    return this.credentials.cachedFromBearer(token)
+  }
+
   async fromCookie (cookie: string, cached: boolean): Promise<AuthUser | null> {
     return await this.credentials.fromCookie(cookie, cached)
   }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 
 /**
  * API tokens are 256 random bits, shown once. Only their SHA-256 is stored:
@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
  */
 export const newApiToken = (): string => `lpc_${randomBytes(32).toString('base64url')}`
 
-export const hashApiToken = (token: string): string => createHash('sha256').update(token).digest('hex')
+// The one-shot digest: a third of createHash's cost, and polls hash a token each.
+export const hashApiToken = (token: string): string => hash('sha256', token, 'hex')
 
 export const looksLikeApiToken = (token: string): boolean => /^lpc_[A-Za-z0-9_-]{43}$/.test(token)

@@ -6,6 +6,8 @@ import { isIPv6 } from 'node:net'
  * endlessly many: IPv6 is keyed by its /64, IPv4 (and IPv4-mapped IPv6) by the address.
  */
 export function addressKey (ip: string): string {
+  // Every poll asks: an IPv4 address (no colon) is its own key, without a regex.
+  if (!ip.includes(':')) return ip
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
   if (mapped !== null) return mapped[1] as string
   if (!isIPv6(ip)) return ip

@@ -32,9 +32,10 @@ export default fp(async function api (app, opts: { config: Config }) {
   const limits = createRateLimits(app, config.rateLimit, app.database.db, app.database.dialect)
 
   await app.register(async (api) => {
-    api.addHook('onSend', async (_request, reply, payload) => {
+    // A callback hook: no promise per answer.
+    api.addHook('onSend', (_request, reply, payload, done) => {
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-      return payload
+      done(null, payload)
     })
     await api.register(operationsRoutes, { exposeStats: config.exposeStats })
     await api.register(authRoutes, { auth, cookies, limits })

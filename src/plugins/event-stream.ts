@@ -54,8 +54,9 @@ export default fp(async function eventStream (app, opts: { config: Config }) {
   await feed.start()
   presence.start()
   app.addHook('preClose', async () => { engine.releaseAll() })
-  app.addHook('onRequest', async () => {
-    if (engine.closing) throw new AppError('unavailable', 'This server is shutting down; try again.', { retryAfter: 1 })
+  // A callback hook: no promise per request.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(engine.closing ? new AppError('unavailable', 'This server is shutting down; try again.', { retryAfter: 1 }) : undefined)
   })
   app.addHook('onClose', async () => {
     presence.stop()

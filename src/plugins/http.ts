@@ -1,10 +1,9 @@
 import cookie from '@fastify/cookie'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
 import bodyParsers from '../http/body-parsers.js'
 import errorHandler from '../http/error-handler.js'
-import { securityHeaders } from '../http/security-headers.js'
+import { securityHeadersPlugin } from '../http/security-headers.js'
 import strictBodies from '../http/validation.js'
 
 /** What every request meets before any route: the error handler, body parsers and validators, security headers, rate limiting. */
@@ -13,6 +12,6 @@ export default fp(async function http (app) {
   await app.register(cookie)
   await app.register(bodyParsers)
   await app.register(strictBodies)
-  await app.register(helmet, securityHeaders)
+  await app.register(securityHeadersPlugin)
   await app.register(rateLimit, { global: false })
 }, { name: 'http' })

@@ -2,8 +2,10 @@ import type { EphemeralEvent, EventFeed, FeedEvent } from '../events/feed.js'
 import type { MembershipSpans } from '../events/visibility.js'
 import { AppError } from '../http/errors.js'
 import type { MembershipCache } from './membership-cache.js'
-import { collectVisible } from './answers.js'
-import { WaiterRegistry, type PollAnswer, type PollRequest, type Waiter } from './waiters.js'
+import { SharedAnswers } from './answers.js'
+import { VisibleEvents } from './visible-events.js'
+import { TimeoutWheel } from './timeout-wheel.js'
+import { Waiter, WaiterRegistry, type PollAnswer, type PollRequest, type PollSink } from './waiters.js'
 
 export { ClientDeparture } from './waiters.js'
 
@@ -25,12 +27,22 @@ export class PollEngine {
   readonly registry = new WaiterRegistry()
   /** Set by releaseAll: the process is shutting down. Read-only outside. */
   closing = false
+  private readonly timeouts = new TimeoutWheel<Waiter>(250)
+  /** What each user may see after a cursor, from the window or the database. */
+  private readonly events: VisibleEvents
+  /** Answers given since the last batch, shared by polls that get the same one. */
+  private shared = new SharedAnswers()
+  private readonly release = (w: Waiter): void => {
+    this.timeouts.remove(w)
+    this.registry.remove(w)
+  }
 
   constructor (
     private readonly feed: EventFeed,
     private readonly membership: MembershipCache,
     private readonly options: PollEngineOptions
   ) {
+    this.events = new VisibleEvents(feed, membership, options.maxAnswerBytes)
     feed.onBatch(batch => {
       membership.apply(batch)
       this.dispatch(batch)
@@ -40,164 +52,98 @@ export class PollEngine {
 
   get held (): number { return this.registry.size }
 
+  /** `start` as a promise (for callers that await the answer). */
   async poll (req: PollRequest): Promise<PollAnswer> {
-    if (this.closing) throw new AppError('unavailable', 'This server is shutting down; poll again.', { retryAfter: 1 })
-    if (req.cursor === null) return { events: [], cursor: await this.startingCursor(), hasMore: false }
-    const cursor = req.cursor
-    if (cursor > this.feed.head) await this.catchUpTo(cursor)
+    return await new Promise<PollAnswer>((resolve, reject) => { this.start(req, { deliver: resolve, fail: reject }) })
+  }
 
-    const spans = await this.membership.spansOf(req.userId)
-    const answer = await this.answer(req.userId, spans, cursor, req.limit)
-    if (answer.events.length > 0 || req.timeoutMs === 0 || req.departure.left) return answer
-
-    if (this.registry.size >= this.options.maxHeldPolls) {
-      throw new AppError('unavailable', 'Too many polls are held on this server; try again shortly.', { retryAfter: 5 })
+  /**
+   * Answers a poll into `sink`, exactly once: at once when something visible
+   * follows the cursor (or it may not wait), else when it is released. A poll
+   * whose cursor, memberships and events are all in memory (most of them) is
+   * answered or parked without a promise.
+   */
+  start (req: PollRequest, sink: PollSink): void {
+    if (this.closing) {
+      sink.fail(new AppError('unavailable', 'This server is shutting down; poll again.', { retryAfter: 1 }))
+      return
     }
-    const full = this.registry.fullCap(req, this.options.maxPollsPerUser, this.options.maxPollsPerAddress)
-    if (full !== null) throw new AppError('rate_limited', `Too many polls are held ${full} at once.`, { retryAfter: 5 })
-    return await this.park(req, spans)
+    const cursor = req.cursor
+    const spans = cursor !== null && cursor <= this.feed.head ? this.membership.activeSpans(req.userId) : undefined
+    const answer = spans === undefined ? null : this.events.scan(req.userId, spans, cursor as number, req.limit)
+    if (spans !== undefined && answer !== null) this.respond(req, spans, answer, sink)
+    else this.startFromDatabase(req, sink).catch(err => { sink.fail(err) })
+  }
+
+  private async startFromDatabase (req: PollRequest, sink: PollSink): Promise<void> {
+    if (req.cursor === null) {
+      sink.deliver({ events: [], cursor: await this.events.startingCursor(), hasMore: false })
+      return
+    }
+    const cursor = req.cursor
+    if (cursor > this.feed.head) await this.events.catchUpTo(cursor)
+    const spans = await this.membership.spansOf(req.userId)
+    this.respond(req, spans, await this.events.answer(req.userId, spans, cursor, req.limit), sink)
+  }
+
+  /** Delivers a poll's first answer if it has events (or may not wait), else parks it. */
+  private respond (req: PollRequest, spans: MembershipSpans, answer: PollAnswer, sink: PollSink): void {
+    if (answer.events.length > 0) sink.deliver(this.shared.share(answer))
+    else if (req.timeoutMs === 0 || req.departure.left) sink.deliver(answer)
+    else if (this.registry.size >= this.options.maxHeldPolls) {
+      sink.fail(new AppError('unavailable', 'Too many polls are held on this server; try again shortly.', { retryAfter: 5 }))
+    } else {
+      const full = this.registry.fullCap(req, this.options.maxPollsPerUser, this.options.maxPollsPerAddress)
+      if (full !== null) sink.fail(new AppError('rate_limited', `Too many polls are held ${full} at once.`, { retryAfter: 5 }))
+      else this.park(req, spans, sink)
+    }
   }
 
   /** Answers every held poll now (with what it has), so clients re-poll elsewhere during a shutdown. */
   releaseAll (): void {
     this.closing = true
-    for (const w of this.registry.all()) w.settle({ events: [], cursor: w.cursor, hasMore: false })
+    for (const w of this.registry.all()) w.expire()
   }
 
-  /**
-   * The head committed to the database, not this process's reader's: another
-   * process may have written events this one has not read yet, which a client
-   * that loaded history from there must not receive again.
-   */
-  private async startingCursor (): Promise<number> {
-    // No fallback to the local head: a stale start would repeat events, and a
-    // 503 just makes the client ask again.
-    return Math.max(this.feed.head, await this.feed.readCommittedHead())
-  }
-
-  private async catchUpTo (cursor: number): Promise<void> {
-    // Another node may simply be ahead of this one's reader: only a cursor past
-    // the database's own head is one this server cannot honour.
-    const committed = await this.feed.readCommittedHead()
-    if (cursor > committed) {
-      throw new AppError('cursor_reset', 'That cursor is ahead of the server; reload and continue from the cursor given.', { cursor: String(committed) })
-    }
-    if (!await this.feed.waitForHead(cursor, 5000)) {
-      throw new AppError('unavailable', 'The server is catching up; try again shortly.', { retryAfter: 1 })
-    }
-  }
-
-  /**
-   * What a user may see after `cursor`: from the window when it still holds
-   * everything after the cursor, else from the database. The window may move
-   * on while the database answers; then it is simply asked again.
-   */
-  private async answer (userId: number, spans: MembershipSpans, cursor: number, limit: number): Promise<PollAnswer> {
-    for (;;) {
-      const fromWindow = this.scan(userId, spans, cursor, limit)
-      if (fromWindow !== null) return fromWindow
-      const fromDatabase = await this.readBehindWindow(userId, spans, cursor, limit)
-      if (fromDatabase !== null) return fromDatabase
-    }
-  }
-
-  /**
-   * For a cursor older than the window: one indexed read along the user's
-   * membership spans. Null when nothing was visible (remembered as quiet, so
-   * the next look starts where this one ended).
-   */
-  private async readBehindWindow (userId: number, spans: MembershipSpans, cursor: number, limit: number): Promise<PollAnswer | null> {
-    const from = this.scanStart(userId, cursor)
-    const upTo = this.feed.head
-    const candidates = await this.feed.readMemberRanges(from, upTo, userId, spans, limit)
-    // Read after the events: whatever retention deleted by then is below this.
-    const oldest = await this.feed.readOldestKept()
-    if (cursor + 1 < oldest) {
-      throw new AppError('cursor_reset', 'Events after that cursor are no longer kept; reload and continue from the cursor given.', { cursor: String(await this.startingCursor()) })
-    }
-    const cut = candidates.length > limit
-    const answer = collectVisible(userId, spans, cursor, limit, this.options.maxAnswerBytes, candidates.slice(0, limit))
-    if (answer.hasMore) return answer
-    const lookedTo = cut ? (candidates[limit - 1] as FeedEvent).id : upTo
-    if (answer.events.length === 0) {
-      this.membership.setQuiet(userId, cursor, lookedTo)
-      return null
-    }
-    return { events: answer.events, cursor: lookedTo, hasMore: cut }
-  }
-
-  private scanStart (userId: number, cursor: number): number {
-    const quiet = this.membership.quiet(userId)
-    return quiet !== null && cursor >= quiet.after && cursor <= quiet.to ? quiet.to : cursor
-  }
-
-  /**
-   * What a user may see after `cursor`, from the window; null when the window
-   * no longer holds all of it. Synchronous, so nothing can slip past a parking poll.
-   */
-  private scan (userId: number, spans: MembershipSpans, cursor: number, limit: number): PollAnswer | null {
-    const head = this.feed.head
-    const from = this.scanStart(userId, cursor)
-    if (from < head && from + 1 < this.feed.oldestInWindow) return null
-    const events: FeedEvent[] = []
-    for (let id = from + 1; id <= head; id++) events.push(this.feed.get(id) as FeedEvent)
-    const answer = collectVisible(userId, spans, cursor, limit, this.options.maxAnswerBytes, events)
-    if (answer.hasMore) return answer
-    if (answer.events.length === 0) {
-      this.membership.setQuiet(userId, cursor, head)
-      return answer
-    }
-    return { events: answer.events, cursor: head, hasMore: false }
-  }
-
-  private park (req: PollRequest, spans: MembershipSpans): Promise<PollAnswer> {
+  private park (req: PollRequest, spans: MembershipSpans, sink: PollSink): void {
     const cursor = req.cursor as number
     // The poll may have waited on the database while the shutdown released
     // every held poll: parking now would hold it until the connections are cut.
-    if (this.closing) return Promise.resolve({ events: [], cursor, hasMore: false })
-    return new Promise<PollAnswer>(resolve => {
-      let settled = false
-      const onAbort = (): void => { waiter.settle({ events: [], cursor, hasMore: false }) }
-      const timer = setTimeout(onAbort, req.timeoutMs)
-      const waiter: Waiter = {
-        userId: req.userId,
-        address: req.address,
-        cursor,
-        limit: req.limit,
-        // The one exit of a held poll: event, timeout, abort and shutdown all come here.
-        settle: (answer) => {
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          req.departure.onLeave(null)
-          this.registry.remove(waiter)
-          resolve(answer)
-        }
-      }
-      req.departure.onLeave(onAbort)
-      this.registry.add(waiter)
-      // The feed may have moved between the first look and now.
-      this.recheck(waiter, spans)
-      if (!settled) this.feed.nudge()
-    })
+    if (this.closing) {
+      sink.deliver({ events: [], cursor, hasMore: false })
+      return
+    }
+    const waiter = new Waiter(req.userId, req.address, cursor, req.limit, sink, this.release)
+    this.timeouts.add(waiter, req.timeoutMs)
+    req.departure.onLeave(waiter)
+    this.registry.add(waiter)
+    // The feed may have moved between the first look and now.
+    this.recheck(waiter, spans)
+    if (!waiter.settled) this.feed.nudge()
   }
 
-  /** Answers a held poll if something visible follows its cursor (from the database if the window moved past it). */
+  /**
+   * Answers a held poll if something visible follows its cursor (from the
+   * database if the window moved past it). Answers go through `shared`, so
+   * polls that see the same thing share one body.
+   */
   private recheck (w: Waiter, spans: MembershipSpans): void {
-    const answer = this.scan(w.userId, spans, w.cursor, w.limit)
+    const answer = this.events.scan(w.userId, spans, w.cursor, w.limit)
     if (answer === null) {
       // Out of the registry while the database answers, so no batch answers it twice.
       this.registry.remove(w)
-      this.answer(w.userId, spans, w.cursor, w.limit).then(
-        a => w.settle(a),
-        () => w.settle({ events: [], cursor: w.cursor, hasMore: false })
+      this.events.answer(w.userId, spans, w.cursor, w.limit).then(
+        a => { w.settle(this.shared.share(a)) },
+        () => { w.expire() }
       )
     } else if (answer.events.length > 0) {
-      w.settle(answer)
+      w.settle(this.shared.share(answer))
     }
   }
 
   private dispatch (batch: FeedEvent[]): void {
+    // Answers before this batch are rarely asked for again: start a new set.
+    this.shared = new SharedAnswers()
     if (this.registry.size === 0) return
     const users = new Set<number>()
     const rooms = new Set<number>()
@@ -229,18 +175,19 @@ export class PollEngine {
   private dispatchEphemeral (event: EphemeralEvent): void {
     const members = this.membership.membersOf(event.roomId)
     if (members === undefined) return
+    const shared = new SharedAnswers()
     for (const userId of members) {
       if (userId === event.userId) continue
       const waiters = this.registry.of(userId)
       if (waiters === undefined) continue
       // Ephemeral events never move the cursor.
-      for (const w of [...waiters]) w.settle({ events: [event.json], cursor: w.cursor, hasMore: false })
+      for (const w of [...waiters]) w.settle(shared.share({ events: [event.json], cursor: w.cursor, hasMore: false }))
     }
   }
 
   private releaseUser (userId: number): void {
     const waiters = this.registry.of(userId)
     if (waiters === undefined) return
-    for (const w of [...waiters]) w.settle({ events: [], cursor: w.cursor, hasMore: false })
+    for (const w of [...waiters]) w.expire()
   }
 }

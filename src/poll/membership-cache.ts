@@ -52,6 +52,14 @@ export class MembershipCache {
   /** The spans of a user already in the cache, without loading. */
   cachedSpans (userId: number): MembershipSpans | undefined { return this.users.get(userId)?.spans }
 
+  /** Like `spansOf` when the user is cached (marked as active), without a promise; else undefined. */
+  activeSpans (userId: number): MembershipSpans | undefined {
+    const cached = this.users.get(userId)
+    if (cached === undefined) return undefined
+    cached.touchedAt = Date.now()
+    return cached.spans
+  }
+
   quiet (userId: number): { after: number, to: number } | null {
     const e = this.users.get(userId)
     return e === undefined ? null : { after: e.quietAfter, to: e.quietTo }

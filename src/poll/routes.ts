@@ -4,10 +4,9 @@ import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
 import { addressKey } from '../http/address.js'
 import { AppError } from '../http/errors.js'
-import { sendPrebuiltJson } from '../http/prebuilt-json.js'
-import { applySecurityHeaders } from '../http/security-headers.js'
 import { ErrorSchema, EventSchema } from '../http/schemas.js'
-import { ClientDeparture, type PollEngine } from './engine.js'
+import type { PollEngine } from './engine.js'
+import { PollReply } from './poll-reply.js'
 import type { Presence } from './presence.js'
 
 export interface PollRoutesOptions {
@@ -46,18 +45,11 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
 
   app.get('/poll', {
     config: { authFromCache: true },
-    // The security headers are set when the answer goes out, not while the poll
-    // is held: a dozen headers per parked request is memory held for nothing.
-    helmet: false,
     // A busy server answers thousands of polls a second: logging each one at
     // info level would cost more than answering it. Failures are still logged.
     logLevel: opts.pollLogLevel,
-    onSend: async (request, reply, payload) => {
-      applySecurityHeaders(request.raw, reply.raw)
-      return payload
-    },
     schema: pollSchema
-  }, async (request, reply) => {
+  }, (request, reply) => {
     const user = requireUser(request)
     const { cursor: rawCursor, timeout, limit } = request.query
     if (rawCursor !== undefined && !cursorPattern.test(rawCursor)) {
@@ -65,27 +57,15 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
     }
     const timeoutSeconds = Math.min(timeout ?? opts.pollTimeout, opts.pollMaxTimeout)
     // The one exit for a client that goes away mid-hold: the engine forgets the poll at once.
-    // (A plain object, not an AbortController: at 10,000 held polls its ~1 KB each counts.)
-    const departure = new ClientDeparture()
-    const onClose = (): void => { if (!reply.raw.writableFinished) departure.leave() }
-    reply.raw.once('close', onClose)
-    // The client may have gone while the auth hook awaited: 'close' has fired
-    // already and would never reach the listener, leaving the poll held.
-    if (request.raw.socket.destroyed) departure.leave()
+    const poll = new PollReply(reply)
     presence.touch(user.id)
-    try {
-      const answer = await engine.poll({
-        userId: user.id,
-        address: addressKey(request.ip),
-        cursor: rawCursor === undefined ? null : Number(rawCursor),
-        limit: limit ?? 100,
-        timeoutMs: timeoutSeconds * 1000,
-        departure
-      })
-      reply.header('cache-control', 'no-store').header('x-accel-buffering', 'no')
-      return await sendPrebuiltJson(reply, `{"events":[${answer.events.join(',')}],"cursor":"${answer.cursor}","hasMore":${answer.hasMore}}`)
-    } finally {
-      reply.raw.removeListener('close', onClose)
-    }
+    engine.start({
+      userId: user.id,
+      address: addressKey(request.ip),
+      cursor: rawCursor === undefined ? null : Number(rawCursor),
+      limit: limit ?? 100,
+      timeoutMs: timeoutSeconds * 1000,
+      departure: poll
+    }, poll)
   })
 }

@@ -1,18 +1,61 @@
-/** A held poll: parked until something visible arrives, its time runs out, or its client leaves. */
-export interface Waiter {
-  userId: number
-  /** The client's address key (`addressKey`): what the per-address cap counts by. */
-  address: string
-  cursor: number
-  limit: number
-  /** Answers the poll; the first call wins, later ones are ignored. */
-  settle: (answer: PollAnswer) => void
-}
+import type { Expiring } from './timeout-wheel.js'
 
 export interface PollAnswer {
   events: string[]
   cursor: number
   hasMore: boolean
+  /** Its JSON body, when made once for several polls that get the same answer. */
+  body?: Buffer
+}
+
+/** Where a poll's one outcome goes: its answer, or the error to answer with. */
+export interface PollSink {
+  deliver: (answer: PollAnswer) => void
+  fail: (err: unknown) => void
+}
+
+/**
+ * A held poll: parked until something visible arrives, its time runs out, or
+ * its client leaves. Its methods live on the prototype and it hands its answer
+ * straight to its sink, so a parked poll holds no closure, promise or
+ * suspended function of its own.
+ */
+export class Waiter implements Expiring {
+  /** The timeout wheel's slot while held. */
+  slot = 0
+  settled = false
+
+  constructor (
+    readonly userId: number,
+    /** The client's address key (`addressKey`): what the per-address cap counts by. */
+    readonly address: string,
+    readonly cursor: number,
+    readonly limit: number,
+    private readonly sink: PollSink,
+    /** Takes the poll out of the engine's registry and timeout wheel. */
+    private readonly release: (waiter: Waiter) => void
+  ) {}
+
+  /** The one exit of a held poll: event, timeout, abort and shutdown all come here; the first call wins. */
+  settle (answer: PollAnswer): void {
+    if (this.settled) return
+    this.settled = true
+    this.release(this)
+    this.sink.deliver(answer)
+  }
+
+  /** Answers with nothing new: the time ran out, the client left, or the server is stopping. */
+  expire (): void {
+    this.settle({ events: [], cursor: this.cursor, hasMore: false })
+  }
+
+  /** Ends the poll with an error (its answer could not be read). */
+  fail (err: unknown): void {
+    if (this.settled) return
+    this.settled = true
+    this.release(this)
+    this.sink.fail(err)
+  }
 }
 
 /**
@@ -75,18 +118,18 @@ export class WaiterRegistry {
 /** Tells a held poll that its client went away; the poll then leaves the registry at once. */
 export class ClientDeparture {
   left = false
-  private listener: (() => void) | null = null
+  private poll: { expire: () => void } | null = null
 
   leave (): void {
     if (this.left) return
     this.left = true
-    const listener = this.listener
-    this.listener = null
-    listener?.()
+    const poll = this.poll
+    this.poll = null
+    poll?.expire()
   }
 
-  /** One listener at a time; null removes it. */
-  onLeave (listener: (() => void) | null): void { this.listener = listener }
+  /** The held poll to end when the client leaves (one at a time; null: none). */
+  onLeave (poll: { expire: () => void } | null): void { this.poll = poll }
 }
 
 export interface PollRequest {
