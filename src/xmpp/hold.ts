@@ -10,7 +10,7 @@ async function idleWait (departure: ClientDeparture, ms: number): Promise<void> 
   await new Promise<void>(resolve => {
     const timer = setTimeout(done, ms)
     function done (): void { clearTimeout(timer); departure.onLeave(null); resolve() }
-    departure.onLeave(done)
+    departure.onLeave({ expire: done })
   })
 }
 

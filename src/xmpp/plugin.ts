@@ -51,7 +51,7 @@ export default async function xmppPlugin (app: FastifyInstance, opts: XmppPlugin
   })
 
   // Not part of the JSON API's OpenAPI document: its bodies are XML (docs/XMPP.md).
-  app.post('/http-bind', { helmet: false, logLevel: 'warn', schema: { hide: true } }, async (request, reply) => {
+  app.post('/http-bind', { logLevel: 'warn', schema: { hide: true } }, async (request, reply) => {
     reply.header('content-type', 'text/xml; charset=utf-8').header('cache-control', 'no-store')
     let text: string
     try {
