@@ -22,7 +22,10 @@ import { randomId } from './ui.js'
 
 const HEARTBEAT_MS = 1000
 const LEADER_TIMEOUT_MS = 3000
-const CLAIM_WAIT_MS = 400
+// Long enough for a rival's claim to arrive when the browser is busy: two tabs whose claims crossed both
+// became leader (two polls) when messages took more than 400 ms on a loaded machine. A takeover after a
+// resign costs this much once; it is the fallback path only (no navigator.locks).
+const CLAIM_WAIT_MS = 1000
 
 export class TabHub {
   /**
