@@ -29,7 +29,7 @@ export interface EventLogDeps { db: Db, dialect: Dialect }
  * process's feed reader at once.
  */
 export class EventLog {
-  constructor (private readonly deps: EventLogDeps, private readonly onCommitted: () => void) {}
+  constructor (private readonly deps: EventLogDeps, private readonly onCommitted: (lastId: number) => void) {}
 
   async write<T> (fn: (trx: Tx, pending: PendingEvents) => Promise<T>): Promise<{ result: T, events: StoredEvent[] }> {
     const out = await inTransaction(this.deps, async (trx) => {
@@ -51,7 +51,8 @@ export class EventLog {
       }
       return { result, events: pending.events }
     })
-    if (out.events.length > 0) this.onCommitted()
+    const last = out.events.at(-1)
+    if (last !== undefined) this.onCommitted(last.id)
     return out
   }
 }

@@ -41,6 +41,8 @@ const rangesPerQuery = 200
 export class EventFeed {
   private readonly window: FeedWindow
   private headId = 0
+  /** The highest event id this process committed itself: polls here wait for it (read-your-writes). */
+  localCommitted = 0
   private ephemeralHead = 0
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null

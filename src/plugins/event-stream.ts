@@ -45,7 +45,10 @@ export default fp(async function eventStream (app, opts: { config: Config }) {
     maxAnswerBytes
   })
   const presence = new Presence(db, app.log, userId => engine.registry.hasUser(userId))
-  app.eventLog = new EventLog(app.database, () => feed.wake())
+  app.eventLog = new EventLog(app.database, (lastId) => {
+    feed.localCommitted = Math.max(feed.localCommitted, lastId)
+    feed.wake()
+  })
   app.feed = feed
   app.membership = membership
   app.engine = engine

@@ -23,6 +23,9 @@ export interface PollEngineOptions {
  * client far behind) when something visible follows the cursor; otherwise the
  * poll waits in the registry until the feed brings something it may see.
  */
+/** How long a poll waits for the feed to read events this process committed (it is woken at once; this bounds a stuck read). */
+const READ_OWN_WRITES_WAIT_MS = 2000
+
 export class PollEngine {
   readonly registry = new WaiterRegistry()
   /** Set by releaseAll: the process is shutting down. Read-only outside. */
@@ -69,7 +72,9 @@ export class PollEngine {
       return
     }
     const cursor = req.cursor
-    const spans = cursor !== null && cursor <= this.feed.head ? this.membership.activeSpans(req.userId) : undefined
+    // Behind what this process itself committed: the slow path waits for the reader first.
+    const caughtUp = this.feed.head >= this.feed.localCommitted
+    const spans = caughtUp && cursor !== null && cursor <= this.feed.head ? this.membership.activeSpans(req.userId) : undefined
     const answer = spans === undefined ? null : this.events.scan(req.userId, spans, cursor as number, req.limit)
     if (spans !== undefined && answer !== null) this.respond(req, spans, answer, sink)
     else this.startFromDatabase(req, sink).catch(err => { sink.fail(err) })
@@ -81,6 +86,8 @@ export class PollEngine {
       return
     }
     const cursor = req.cursor
+    // A send answered by this process is in the answer of a poll that follows it (read-your-writes).
+    if (this.feed.head < this.feed.localCommitted) await this.feed.waitForHead(this.feed.localCommitted, READ_OWN_WRITES_WAIT_MS)
     if (cursor > this.feed.head) await this.events.catchUpTo(cursor)
     const spans = await this.membership.spansOf(req.userId)
     this.respond(req, spans, await this.events.answer(req.userId, spans, cursor, req.limit), sink)

