@@ -28,8 +28,7 @@ export class UnsealedSessions {
   constructor (private readonly sealer: SessionSealer, private readonly idleMs: number) {}
 
   /** The session in a cookie unsealed before, or undefined when this cache cannot tell. */
-  cached (cookie: string, now = Date.now()): SessionData | undefined {
-    const key = keyOf(cookie)
+  cached (cookie: string, now = Date.now(), key = keyOf(cookie)): SessionData | undefined {
     const entry = this.entries.get(key)
     if (entry === undefined) return undefined
     if (entry.expiresAt <= now) {
@@ -41,14 +40,15 @@ export class UnsealedSessions {
   }
 
   async unseal (cookie: string): Promise<SessionData | null> {
-    const hit = this.cached(cookie)
+    const key = keyOf(cookie)
+    const hit = this.cached(cookie, Date.now(), key)
     if (hit !== undefined) return hit
     const session = await this.sealer.unseal(cookie)
     const expiresAt = session === null ? null : sealExpiry(cookie)
     // A seal without an expiry is unsealed every time: nothing says when to drop it.
     if (session !== null && expiresAt !== null) {
       if (this.entries.size >= maxEntries) this.entries.clear()
-      this.entries.set(keyOf(cookie), { session, expiresAt, usedAt: Date.now() })
+      this.entries.set(key, { session, expiresAt, usedAt: Date.now() })
     }
     return session
   }
