@@ -1,10 +1,16 @@
 import { Kysely, MysqlDialect, SqliteDialect, sql, type Transaction } from 'kysely'
-import { createPool, createPoolCluster, type PoolOptions } from 'mysql2'
-import SqliteDatabase from 'better-sqlite3'
+import type { PoolOptions } from 'mysql2'
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Database } from './schema.js'
 import { retryWriteConflicts } from './retry.js'
+
+// Each driver is loaded only when its database is used: mysql2 alone is some
+// eighty modules, a good part of a SQLite host's start-up time.
+const require = createRequire(import.meta.url)
+const mysqlDriver = (): typeof import('mysql2') => require('mysql2') as typeof import('mysql2')
+const sqliteDriver = (): typeof import('better-sqlite3') => require('better-sqlite3') as typeof import('better-sqlite3')
 
 export type Dialect = 'mysql' | 'sqlite'
 export type Db = Kysely<Database>
@@ -52,11 +58,12 @@ export function connectDatabase (options: ConnectOptions): DatabaseHandle {
       bigNumberStrings: true,
       dateStrings: true
     })
-    const pool = target.hosts.length === 1 ? createPool(poolConfig(target.hosts[0] as DatabaseHost)) : clusterPool(target.hosts, poolConfig)
+    const pool = target.hosts.length === 1 ? mysqlDriver().createPool(poolConfig(target.hosts[0] as DatabaseHost)) : clusterPool(target.hosts, poolConfig)
     const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), log })
     return { db, dialect: 'mysql', queryCount: () => queries, close: async () => { await db.destroy() } }
   }
   mkdirSync(options.dataDir, { recursive: true })
+  const SqliteDatabase = sqliteDriver()
   const file = new SqliteDatabase(join(options.dataDir, 'chat.sqlite'))
   // Several processes may share the file (Passenger, `npm run migrate`): wait instead of failing.
   file.pragma('busy_timeout = 5000')
@@ -99,8 +106,8 @@ export function parseDatabaseUrl (databaseUrl: string): MysqlTarget {
  * writes (no certification conflicts between this process's transactions),
  * and the feed reader, which shares the pool, follows it.
  */
-function clusterPool (hosts: DatabaseHost[], poolConfig: (host: DatabaseHost) => PoolOptions): ReturnType<typeof createPoolCluster> {
-  const cluster = createPoolCluster({ canRetry: true, removeNodeErrorCount: 1, restoreNodeTimeout: 5000, defaultSelector: 'ORDER' })
+function clusterPool (hosts: DatabaseHost[], poolConfig: (host: DatabaseHost) => PoolOptions): ReturnType<typeof import('mysql2').createPoolCluster> {
+  const cluster = mysqlDriver().createPoolCluster({ canRetry: true, removeNodeErrorCount: 1, restoreNodeTimeout: 5000, defaultSelector: 'ORDER' })
   hosts.forEach((host, i) => { cluster.add(`node${i}`, poolConfig(host)) })
   return cluster
 }

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Config } from '../config.js'
 import { sendError } from './error-handler.js'
 import { AppError } from './errors.js'
+import { lazySerializers } from './lazy-schemas.js'
 import { applySecurityHeaders } from './security-headers.js'
 import { loggableError } from '../db/errors.js'
 
@@ -67,7 +68,8 @@ export function serverOptions (config: Config): FastifyServerOptions {
       applySecurityHeaders(request.raw, reply.raw)
       return sendError(reply, new AppError('invalid', 'The request is not valid.', { fields: { url: err.message } }))
     },
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 }
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } }
   }
 }
 

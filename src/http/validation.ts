@@ -1,4 +1,4 @@
-import { Ajv, type Options } from 'ajv'
+import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -15,5 +15,16 @@ export default fp(async function strictBodies (app: FastifyInstance) {
   const urlParts = new Ajv(fastifyDefaults)
   // A body schema that closes itself (additionalProperties: false) refuses a stray field rather than dropping it.
   const bodies = new Ajv({ ...fastifyDefaults, coerceTypes: false, removeAdditional: false, allErrors: true })
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies : urlParts).compile(schema))
+  // Compiled on first use (see lazy-schemas.ts); Fastify reads `errors` off the function it was given.
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    let compiled: ValidateFunction | null = null
+    const validate = (data: unknown): boolean => {
+      compiled ??= (httpPart === 'body' ? bodies : urlParts).compile(schema)
+      const valid = compiled(data) as boolean
+      validate.errors = compiled.errors
+      return valid
+    }
+    validate.errors = null as ValidateFunction['errors']
+    return validate
+  })
 }, { name: 'strict-bodies' })
