@@ -78,9 +78,13 @@ function registerSignInRoutes (root: FastifyInstance, opts: AuthRoutesOptions): 
     return await reply.code(204).send(null)
   })
 
+  // `admin` lets the client show the administration page without probing a route that refuses others.
   app.get('/me', {
-    schema: { tags: ['accounts'], response: { 200: UserReply, ...errors } }
-  }, async (request) => ({ user: publicUser(requireUser(request)) }))
+    schema: { tags: ['accounts'], response: { 200: Type.Object({ user: UserSchema, admin: Type.Boolean() }), ...errors } }
+  }, async (request) => {
+    const user = requireUser(request)
+    return { user: publicUser(user), admin: user.isAdmin }
+  })
 }
 
 /** Changing the password and ending every session. */
