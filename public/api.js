@@ -153,12 +153,14 @@ export const api = {
 
   /**
    * Without a cursor: the head, at once. With one: held until events or
-   * `timeout` seconds (null: the server's POLL_TIMEOUT).
+   * `timeout` seconds (null: the server's POLL_TIMEOUT). `away`: nobody has
+   * touched any tab for a while, which other members see in member lists.
    */
-  poll: (cursor, signal, timeout = null) => {
-    if (cursor == null) return request('GET', 'api/poll', undefined, { signal })
-    const q = new URLSearchParams({ cursor })
-    if (timeout !== null) q.set('timeout', String(timeout))
-    return request('GET', `api/poll?${q}`, undefined, { signal })
+  poll: (cursor, signal, timeout = null, away = false) => {
+    const q = new URLSearchParams(cursor == null ? {} : { cursor })
+    if (cursor != null && timeout !== null) q.set('timeout', String(timeout))
+    if (away) q.set('away', '1')
+    const query = q.toString()
+    return request('GET', query ? `api/poll?${query}` : 'api/poll', undefined, { signal })
   }
 }

@@ -26,19 +26,23 @@ const hub = new TabHub(scope, {
 /** After another tab signed in or out: follow it. */
 async function recheck () {
   try {
-    const { user } = await api.me()
-    if (!me || me.id !== user.id) signedIn(user)
+    const { user, admin } = await api.me()
+    if (!me || me.id !== user.id) signedIn(user, admin)
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) showSignIn()
   }
 }
 
-function signedIn (user) {
+/** `admin`: what api/me said, or undefined after sign-in (the chat view asks it then). */
+function signedIn (user, admin) {
   if (view) view.destroy()
   me = user
   hub.setSignedIn(false) // a different user (or none before): start from a fresh head
   view = new ChatView(root, {
     me: user,
+    admin,
+    // Every tab judges idleness alike; the leader's polls tell the server (presence "away").
+    onAway: (away) => hub.setAway(away),
     onSignedOut: (notice) => { showSignIn(notice); hub.announceAuth() },
     onSignOut: async () => {
       try { await api.logout() } catch { /* the cookie is cleared or the session is gone either way */ }
@@ -122,8 +126,8 @@ async function boot () {
   hub.start()
   for (let attempt = 1; ; attempt++) {
     try {
-      const { user } = await api.me()
-      signedIn(user)
+      const { user, admin } = await api.me()
+      signedIn(user, admin)
       return
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {

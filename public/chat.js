@@ -27,7 +27,7 @@ import { openNewRoom, openBrowse, openDirect, openAccount } from './dialogs.js'
 const TYPING_EVERY_MS = 3000
 
 export class ChatView {
-  constructor (root, { me, onSignedOut, onSignOut }) {
+  constructor (root, { me, admin, onAway, onSignedOut, onSignOut }) {
     this.onSignedOut = onSignedOut
     this.store = new S.Store(S.initialState(me))
     this.outbox = new Outbox(this.store, {
@@ -44,7 +44,12 @@ export class ChatView {
     this.markReadSoon = debounce(() => this.markRead(), 200)
     this.build(root, me, onSignOut)
     this.community = new Community(this.store, {
-      flash: (text) => this.layout.flash(text), onError: (err, what) => this.handleError(err, what), goTo: (id) => this.goTo(id), roomsChanged: () => this.sync.loadRooms()
+      admin,
+      onAway,
+      flash: (text) => this.layout.flash(text),
+      onError: (err, what) => this.handleError(err, what),
+      goTo: (id) => this.goTo(id),
+      roomsChanged: () => this.sync.loadRooms()
     })
     this.store.subscribe((state, prev) => this.render(state, prev))
     this.render(this.store.get(), null)

@@ -1,5 +1,5 @@
 /* global window */
-import { api, ApiError } from './api.js'
+import { api } from './api.js'
 import { saved } from './ui.js'
 import * as S from './state.js'
 import { showNotification } from './notify.js'
@@ -16,12 +16,14 @@ export class Community {
   /**
    * @param {import('./state.js').Store} store
    * @param {object} o
+   * @param {boolean} [o.admin] what api/me said; undefined (just signed in): asked here
+   * @param {(away: boolean) => void} [o.onAway] tells the poll (presence for the other members)
    * @param {(text: string) => void} o.flash
    * @param {(err: Error, what: string) => void} o.onError
    * @param {(roomId: string) => void} o.goTo
    * @param {() => Promise<void>} o.roomsChanged
    */
-  constructor (store, { flash, onError, goTo, roomsChanged }) {
+  constructor (store, { admin, onAway = () => {}, flash, onError, goTo, roomsChanged }) {
     this.store = store
     this.flash = flash
     this.onError = onError
@@ -32,8 +34,12 @@ export class Community {
     this.onStorage = (e) => { if (e.key === this.mutedKey) this.loadMuted() }
     window.addEventListener('storage', this.onStorage)
     this.loadMuted()
-    this.stopIdle = watchIdle((away) => this.store.update(S.awayChanged, away))
-    this.probeAdmin()
+    this.stopIdle = watchIdle((away) => {
+      this.store.update(S.awayChanged, away)
+      onAway(away)
+    })
+    if (typeof admin === 'boolean') this.store.update(S.adminKnown, admin)
+    else this.askAdmin()
   }
 
   stop () {
@@ -41,14 +47,12 @@ export class Community {
     this.stopIdle()
   }
 
-  /** /api/me does not say whether we administer the site; the administration routes answer 403 if not. */
-  async probeAdmin () {
+  /** Sign-in and registration answer `{user}` only; api/me also says whether we administer the site. */
+  async askAdmin () {
     try {
-      await api.invites()
-      this.store.update(S.adminKnown, true)
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 403) this.store.update(S.adminKnown, false)
-    }
+      const { admin } = await api.me()
+      this.store.update(S.adminKnown, admin === true)
+    } catch { /* not shown: the page only lacks the Administration button */ }
   }
 
   loadMuted () {

@@ -30,9 +30,13 @@ export class PollLoop {
    * @param {() => void} o.onUnauthenticated
    * @param {{load: Function, save: Function}} [o.holdStore] where the learned hold is kept
    * @param {object} [o.api] the poll route (tests may point it elsewhere)
+   * @param {boolean} [o.away] what the polls tell the server (see setAway)
    */
-  constructor ({ cursor, onBatch, onHead, onStatus, onUnauthenticated, holdStore = null, api: client = api }) {
+  constructor ({ cursor, onBatch, onHead, onStatus, onUnauthenticated, holdStore = null, api: client = api, away = false }) {
     this.cursor = cursor
+    this.away = away
+    /** The held request was aborted to tell the server something new: not a failure. */
+    this.renewing = false
     this.api = client
     this.hold = new HoldPolicy({ store: holdStore ?? { load: () => null, save: () => {} } })
     this.onBatch = onBatch
@@ -51,6 +55,20 @@ export class PollLoop {
     this.run().catch(err => console.error('poll loop crashed', err))
   }
 
+  /**
+   * Away or back: the server learns it from the polls, so a held one is
+   * replaced at once (the cursor stays: nothing is lost) rather than waiting
+   * out its hold. It happens once per change, minutes apart.
+   */
+  setAway (away) {
+    if (this.away === away) return
+    this.away = away
+    if (this.controller) {
+      this.renewing = true
+      this.controller.abort()
+    }
+  }
+
   /** Stops at once, aborting the held request (the server forgets it). */
   stop () {
     this.stopped = true
@@ -64,12 +82,13 @@ export class PollLoop {
     while (!this.stopped) {
       const controller = new AbortController()
       this.controller = controller
+      this.renewing = false
       const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS)
       const started = Date.now()
       const fromHead = this.cursor == null
       const requested = fromHead ? null : this.hold.next()
       try {
-        const answer = await this.api.poll(this.cursor, controller.signal, requested)
+        const answer = await this.api.poll(this.cursor, controller.signal, requested, this.away)
         if (this.stopped) return
         this.setStatus('connected')
         failures = 0
@@ -86,6 +105,7 @@ export class PollLoop {
         }
       } catch (err) {
         if (this.stopped) return
+        if (this.renewing) continue
         if (err instanceof ApiError && err.status === 401) {
           this.stopped = true
           this.onUnauthenticated()

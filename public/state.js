@@ -121,8 +121,14 @@ export function reduce (state, ev) {
       if (room && ev.target && ev.target.id === state.me.id) next = withRoom(next, { ...room, role: ev.role })
       return next
     }
-    case 'room.created':
-      return roomsStale(state)
+    case 'room.created': {
+      // Someone opened a direct room with us: list it now, as the room list will, so that
+      // the first message (often in the same batch, or before a throttled background tab
+      // fetches the list) counts and notifies like any other direct message.
+      const theirs = ev.room && ev.room.kind === 'direct' && !room && !mine && ev.user
+      const next = theirs ? withRoom(state, { id: ev.roomId, name: null, kind: 'direct', visibility: 'private', unread: 0, mentions: 0, lastEventId: ev.id, peer: ev.user }) : state
+      return roomsStale(next)
+    }
     case 'room.updated':
       if (!room || !ev.room) return roomsStale(state)
       return withRoom(state, { ...room, ...pick(ev.room, ['name', 'visibility', 'topic']) })
@@ -427,6 +433,12 @@ export function myRole (state) {
 export function mayAct (state, role) {
   const mine = myRole(state)
   return mine !== null && RANKS[mine] >= RANKS[role]
+}
+
+/** 'away' | 'online' | 'offline' for one entry of the member list; our own from this browser's verdict, at once. */
+export function memberPresence (state, member) {
+  const away = member.id === state.me.id ? state.away : member.online && member.away === true
+  return away ? 'away' : member.online ? 'online' : 'offline'
 }
 
 /**

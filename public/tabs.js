@@ -42,6 +42,8 @@ export class TabHub {
     this.cursor = null
     this.status = null
     this.loop = null
+    /** This browser's idle verdict, which the leader's polls carry. */
+    this.away = false
     this.claiming = false
     this.lastHeartbeat = 0
     if (typeof BroadcastChannel === 'function') {
@@ -84,6 +86,12 @@ export class TabHub {
     }
   }
 
+  /** Every tab judges idleness alike (idle.js); the leader's poll tells the server. */
+  setAway (away) {
+    this.away = away
+    if (this.loop !== null) this.loop.setAway(away)
+  }
+
   /** Tell the other tabs that this one signed in or out. */
   announceAuth () {
     this.post({ kind: 'auth' })
@@ -107,6 +115,7 @@ export class TabHub {
       cursor: this.cursor,
       // Whichever tab leads starts from the hold an earlier leader learned.
       holdStore: localHoldStore(this.scope),
+      away: this.away,
       onBatch: (events, cursor) => {
         this.cursor = cursor
         this.post({ kind: 'batch', events, cursor })

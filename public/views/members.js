@@ -1,8 +1,9 @@
 import { h, displayName } from '../ui.js'
-import { currentRoom } from '../state.js'
+import { currentRoom, memberPresence } from '../state.js'
 
 // The open room's members, online first, with their role, and the form that
-// adds someone. We show as away after a while without input in any tab.
+// adds someone. Members are away after a while without input in any of their tabs (the server
+// hears it from their polls); we show so at once from our own idle verdict.
 
 /**
  * @param {object} o
@@ -33,7 +34,7 @@ export function createMembers ({ onAdd }) {
       (b.online === true) - (a.online === true) || displayName(a).localeCompare(displayName(b)))
     const online = sorted.filter(m => m.online).length
     title.textContent = sorted.length ? `Members (${sorted.length}, ${online} online)` : 'Members'
-    const presence = (m) => m.id === state.me.id && state.away ? 'away' : m.online ? 'online' : 'offline'
+    const presence = (m) => memberPresence(state, m)
     list.replaceChildren(...sorted.map(m => h('li', { class: presence(m) },
       h('span', { class: 'dot', 'aria-hidden': 'true' }),
       h('span', { class: 'member-name' }, displayName(m)),

@@ -19,11 +19,12 @@ const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 429: Erro
 
 export default async function authRoutes (root: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
   registerSignInRoutes(root, opts)
+  registerMeRoute(root)
   registerAccountRoutes(root, opts)
   registerTokenRoutes(root, opts)
 }
 
-/** Registering, signing in and out, and who the caller is. */
+/** Registering, signing in and out. */
 function registerSignInRoutes (root: FastifyInstance, opts: AuthRoutesOptions): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { auth, cookies, limits } = opts
@@ -77,10 +78,17 @@ function registerSignInRoutes (root: FastifyInstance, opts: AuthRoutesOptions): 
     clearSessionCookie(request, reply, cookies)
     return await reply.code(204).send(null)
   })
+}
 
+/** Who the caller is. `admin` lets the client show the administration page without probing a route that refuses others. */
+function registerMeRoute (root: FastifyInstance): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
   app.get('/me', {
-    schema: { tags: ['accounts'], response: { 200: UserReply, ...errors } }
-  }, async (request) => ({ user: publicUser(requireUser(request)) }))
+    schema: { tags: ['accounts'], response: { 200: Type.Object({ user: UserSchema, admin: Type.Boolean() }), ...errors } }
+  }, async (request) => {
+    const user = requireUser(request)
+    return { user: publicUser(user), admin: user.isAdmin }
+  })
 }
 
 /** Changing the password and ending every session. */

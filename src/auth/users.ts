@@ -100,7 +100,8 @@ export async function pruneRevokedSessions (db: Executor, now = Date.now()): Pro
   await db.deleteFrom('revoked_sessions').where('expires_at', '<', now).execute()
 }
 
-export async function markSeen (db: Executor, userIds: number[], at: number): Promise<void> {
+/** Seen at `at`, and away or not as their latest poll said: one statement per verdict. */
+export async function markSeen (db: Executor, userIds: number[], at: number, away = false): Promise<void> {
   if (userIds.length === 0) return
-  await db.updateTable('users').set({ last_seen_at: at }).where('id', 'in', userIds).execute()
+  await db.updateTable('users').set({ last_seen_at: at, away: away ? 1 : 0 }).where('id', 'in', userIds).execute()
 }

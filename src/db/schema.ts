@@ -21,6 +21,8 @@ export interface UsersTable {
   last_seen_at: NullableMillis
   is_bot: ColumnType<number, number | undefined, number>
   disabled_at: NullableMillis
+  /** 1 while the user's latest poll said no input in any tab for a while (see src/poll/presence.ts). */
+  away: ColumnType<number, number | undefined, number>
 }
 
 export interface RevokedSessionsTable {

@@ -43,7 +43,14 @@ export default fp(async function services (app, opts: { config: Config }) {
   const auth = app.auth
   feed.onBatch(batch => auth.onFeedBatch(batch))
   const access = new RoomAccess(db)
-  app.rooms = new RoomService({ db, eventLog, access, maxRoomsPerUser: config.rateLimit.maxRoomsPerUser, isOnline: (id, seen) => presence.isOnline(id, seen) })
+  app.rooms = new RoomService({
+    db,
+    eventLog,
+    access,
+    maxRoomsPerUser: config.rateLimit.maxRoomsPerUser,
+    isOnline: (id, seen) => presence.isOnline(id, seen),
+    isAway: (id, seen, stored) => presence.isAway(id, seen, stored)
+  })
   // Files are sent as messages: one batcher, one group commit for both.
   const batcher = new SendBatcher(eventLog)
   const attachments = new AttachmentService({

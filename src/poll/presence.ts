@@ -9,9 +9,15 @@ const flushEveryMs = 20000
  * Who is online: users with a poll held here, or seen by any node in the last
  * minute. Nodes share it through users.last_seen_at, written in one batched
  * statement every 20 s, so presence costs the database the same whatever the load.
+ *
+ * Away (the client's word on each poll: no input in any tab for a while) rides
+ * along: the batch writes users.away with last_seen_at, and until then this
+ * node's own latest observation wins over the stored one. Nodes that see the
+ * same user at once (no sticky sessions) settle on the last flush's word.
  */
 export class Presence {
-  private readonly seen = new Set<number>()
+  /** Users seen here since the last flush → whether their latest poll said away. */
+  private readonly seen = new Map<number, boolean>()
   private timer: NodeJS.Timeout | null = null
 
   constructor (private readonly db: Db, private readonly log: FastifyBaseLogger, private readonly heldHere: (userId: number) => boolean) {}
@@ -26,25 +32,34 @@ export class Presence {
     this.timer = null
   }
 
-  touch (userId: number): void {
-    if (!this.seen.has(userId)) {
-      const first = this.seen.size === 0
-      this.seen.add(userId)
-      // Someone who just came online should show so on other nodes soon.
-      if (first) setTimeout(() => { this.flush().catch(() => {}) }, 1000).unref()
-    }
+  /** A poll (or XMPP stanza) from the user; `away` is what the poll said, the latest word wins. */
+  touch (userId: number, away = false): void {
+    const first = this.seen.size === 0
+    this.seen.set(userId, away)
+    // Someone who just came online (or went away: a poll after a flush) should show so on other nodes soon.
+    if (first) setTimeout(() => { this.flush().catch(() => {}) }, 1000).unref()
   }
 
   isOnline (userId: number, lastSeenAt: number | null, now = Date.now()): boolean {
     return this.heldHere(userId) || this.seen.has(userId) || (lastSeenAt !== null && now - lastSeenAt < onlineForMs)
   }
 
+  /** Away only counts while online; `stored` is users.away as read with `lastSeenAt`. */
+  isAway (userId: number, lastSeenAt: number | null, stored: boolean, now = Date.now()): boolean {
+    if (!this.isOnline(userId, lastSeenAt, now)) return false
+    return this.seen.get(userId) ?? stored
+  }
+
   async flush (): Promise<void> {
     if (this.seen.size === 0) return
-    const ids = [...this.seen]
+    const away: number[] = []
+    const here: number[] = []
+    for (const [id, isAway] of this.seen) (isAway ? away : here).push(id)
     this.seen.clear()
+    const at = Date.now()
     try {
-      await markSeen(this.db, ids, Date.now())
+      await markSeen(this.db, here, at, false)
+      await markSeen(this.db, away, at, true)
     } catch (err) {
       this.log.warn({ err }, 'could not record presence')
     }

@@ -27,7 +27,9 @@ const pollSchema = {
     cursor: Type.Optional(Type.String({ maxLength: 64, description: 'Opaque; from the previous answer. Without it: the current head.' })),
     // Out-of-range timeouts are capped rather than refused (the contract says so).
     timeout: Type.Optional(Type.Integer({ minimum: 0 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 }))
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    // The client's word that nobody touched any of its tabs for a while; shown in member lists.
+    away: Type.Optional(Type.Union([Type.Literal('0'), Type.Literal('1')], { description: '1: no input in any tab for a while (presence "away")' }))
   }),
   response: {
     200: Type.Object({ events: Type.Array(EventSchema), cursor: Type.String(), hasMore: Type.Boolean() }),
@@ -51,14 +53,14 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
     schema: pollSchema
   }, (request, reply) => {
     const user = requireUser(request)
-    const { cursor: rawCursor, timeout, limit } = request.query
+    const { cursor: rawCursor, timeout, limit, away } = request.query
     if (rawCursor !== undefined && !cursorPattern.test(rawCursor)) {
       throw new AppError('invalid', 'That cursor is not one this server gave out.', { fields: { cursor: 'is malformed' } })
     }
     const timeoutSeconds = Math.min(timeout ?? opts.pollTimeout, opts.pollMaxTimeout)
     // The one exit for a client that goes away mid-hold: the engine forgets the poll at once.
     const poll = new PollReply(reply)
-    presence.touch(user.id)
+    presence.touch(user.id, away === '1')
     engine.start({
       userId: user.id,
       address: addressKey(request.ip),

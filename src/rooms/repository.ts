@@ -185,13 +185,13 @@ export async function listPublicRooms (db: Executor, userId: number, page: { q: 
   return { rooms, next: rows.length > page.limit ? rooms[rooms.length - 1]?.name ?? null : null }
 }
 
-export async function listMembers (db: Executor, roomId: number): Promise<Array<PublicUser & { lastSeenAt: number | null, role: Role }>> {
+export async function listMembers (db: Executor, roomId: number): Promise<Array<PublicUser & { lastSeenAt: number | null, away: boolean, role: Role }>> {
   const rows = await db.selectFrom('memberships as m').innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['u.id', 'u.username', 'u.display_name', 'u.last_seen_at', 'm.role'])
+    .select(['u.id', 'u.username', 'u.display_name', 'u.last_seen_at', 'u.away', 'm.role'])
     .where('m.room_id', '=', roomId)
     .orderBy('u.username')
     .execute()
-  return rows.map(r => ({ id: String(r.id), username: r.username, displayName: r.display_name, lastSeenAt: r.last_seen_at === null ? null : Number(r.last_seen_at), role: r.role }))
+  return rows.map(r => ({ id: String(r.id), username: r.username, displayName: r.display_name, lastSeenAt: r.last_seen_at === null ? null : Number(r.last_seen_at), away: Number(r.away) === 1, role: r.role }))
 }
 
 /** Moves the read marker forward only; true when it moved. */

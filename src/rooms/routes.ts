@@ -127,7 +127,7 @@ function registerMembershipRoutes (root: FastifyInstance, opts: RoomRouteOptions
     schema: {
       tags: ['rooms'],
       params: RoomParams,
-      response: { 200: Type.Object({ members: Type.Array(Type.Object({ id: Id, username: Type.String(), displayName: Type.String(), online: Type.Boolean(), role: Type.String() })) }), ...errors }
+      response: { 200: Type.Object({ members: Type.Array(Type.Object({ id: Id, username: Type.String(), displayName: Type.String(), online: Type.Boolean(), away: Type.Boolean(), role: Type.String() })) }), ...errors }
     }
   }, async (request) => ({ members: await rooms.members(requireUser(request), request.params.room) }))
 }

@@ -17,6 +17,8 @@ export interface RoomServiceDeps {
   access: RoomAccess
   maxRoomsPerUser: number
   isOnline: (userId: number, lastSeenAt: number | null) => boolean
+  /** `stored`: users.away as read with lastSeenAt; false whenever the user is offline. */
+  isAway: (userId: number, lastSeenAt: number | null, stored: boolean) => boolean
 }
 
 const roomExists = (): AppError => new AppError('room_exists', 'A room with that name exists.')
@@ -123,10 +125,17 @@ export class RoomService {
     return { added: await this.addMember(view.room, target.id, member, publicUser(user)), member }
   }
 
-  async members (user: AuthUser, ref: string): Promise<Array<PublicUser & { online: boolean, role: repo.Role }>> {
+  async members (user: AuthUser, ref: string): Promise<Array<PublicUser & { online: boolean, away: boolean, role: repo.Role }>> {
     const room = await this.deps.access.asMember(ref, user.id)
     const rows = await repo.listMembers(this.deps.db, room.id)
-    return rows.map(m => ({ id: m.id, username: m.username, displayName: m.displayName, online: this.deps.isOnline(Number(m.id), m.lastSeenAt), role: m.role }))
+    return rows.map(m => ({
+      id: m.id,
+      username: m.username,
+      displayName: m.displayName,
+      online: this.deps.isOnline(Number(m.id), m.lastSeenAt),
+      away: this.deps.isAway(Number(m.id), m.lastSeenAt, m.away),
+      role: m.role
+    }))
   }
 
   /**

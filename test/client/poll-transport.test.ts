@@ -11,7 +11,7 @@ import { freePort } from '../helpers/server-process.js'
 // after 2 s, and a port where nothing listens.
 
 type Status = 'connected' | 'reconnecting'
-interface Loop { start: () => void, stop: () => void }
+interface Loop { start: () => void, stop: () => void, setAway: (away: boolean) => void }
 interface PollModule {
   PollLoop: new (o: {
     cursor: string | null
@@ -20,6 +20,7 @@ interface PollModule {
     onStatus: (s: Status) => void
     onUnauthenticated: () => void
     holdStore?: { load: () => unknown, save: (v: unknown) => void }
+    away?: boolean
   }) => Loop
 }
 
@@ -134,4 +135,26 @@ t.test('a refused connection is an outage', async t => {
   await until('reconnecting', () => loop.statuses.length > 0)
   t.same(loop.statuses, ['reconnecting'])
   t.same(loop.saved, [], 'the learned hold is kept')
+})
+
+t.test('away rides on the polls; a change replaces the held poll at once, same cursor, no failure', async t => {
+  const hold: Handler = () => {} // an idle server holding the poll
+  const seen = await scriptedServer(t, [json(200, { events: [], cursor: '7', hasMore: false }), hold, hold, json(200, { events: [event('8')], cursor: '8', hasMore: false })])
+  const statuses: Status[] = []
+  const batches: unknown[][] = []
+  const loop = new PollLoop({ cursor: null, away: true, onBatch: (events) => { if (events.length) batches.push(events) }, onHead: () => {}, onStatus: (s) => { statuses.push(s) }, onUnauthenticated: () => {} })
+  loop.start()
+  t.teardown(() => loop.stop())
+  await until('the held poll', () => seen.length === 2)
+  t.equal(seen[0]?.url.searchParams.get('away'), '1', 'the head request says so too')
+  t.equal(seen[1]?.url.searchParams.get('away'), '1')
+  loop.setAway(true)
+  loop.setAway(false)
+  await until('the replacing poll', () => seen.length === 3)
+  t.equal(seen[2]?.url.searchParams.get('cursor'), '7', 'the same cursor: nothing skipped')
+  t.equal(seen[2]?.url.searchParams.get('away'), null, 'back: no flag')
+  loop.setAway(true)
+  await until('the event', () => batches.length === 1)
+  t.equal(seen[3]?.url.searchParams.get('away'), '1')
+  t.same(statuses, ['connected'], 'never "reconnecting"')
 })

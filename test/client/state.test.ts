@@ -22,6 +22,7 @@ interface StateModule {
   adminKnown: Update
   mutedLoaded: Update
   awayChanged: Update
+  memberPresence: (state: State, member: object) => string
   totalUnread: (state: State) => number
   mentionsMe: (state: State, m: object) => boolean
   myRole: (state: State) => string | null
@@ -283,12 +284,43 @@ t.test('which messages notify', async t => {
   t.equal(s.notificationFor(state, { id: '194', type: 'typing', roomId: '20', user: bob }), null)
 })
 
+t.test('the first direct message from someone new notifies', async t => {
+  const state = start()
+  const opened = [
+    { id: '195', type: 'member.joined', roomId: '21', user: bob, createdAt: at },
+    { id: '196', type: 'member.joined', roomId: '21', user: me, createdAt: at },
+    { id: '197', type: 'room.created', roomId: '21', user: bob, room: { id: '21', name: null, kind: 'direct', visibility: 'private' }, createdAt: at }
+  ]
+  // As the leader applies a batch: each event decided with the state from before it.
+  let next = state
+  for (const ev of opened) next = s.reduce(next, ev)
+  const first = message('198', '21', bob, { text: 'hi alice' })
+  t.same(s.notificationFor(next, first), { roomId: '21', title: 'Bob (@bob)', body: 'hi alice', tag: 'chat-198' }, 'the room is known before its first message')
+  t.equal(s.roomLabel(next, next.rooms['21']), '@bob', 'listed under the other person\'s name')
+  t.ok(next.roomsStale > state.roomsStale, 'the room list is fetched all the same')
+  const after = s.reduce(next, first)
+  t.equal(after.rooms['21'].unread, 1, 'and counts as unread')
+  t.equal(s.notificationFor(after, first), null, 'once')
+  t.equal(s.reduce(after, opened[2]!).rooms['21'], after.rooms['21'], 'a repeated room.created changes nothing')
+
+  const mine = s.reduce(state, { ...opened[2], user: me })
+  t.notOk(mine.rooms['21'], 'a direct room we opened comes with the room list (we asked for it)')
+  const channel = s.reduce(state, { ...opened[2], room: { id: '21', name: 'new', kind: 'channel', visibility: 'public' } })
+  t.notOk(channel.rooms['21'], 'a channel waits for the room list')
+})
+
 t.test('away follows the input of every tab', async t => {
   const state = start()
   t.equal(state.away, false)
   const away = s.awayChanged(state, true)
   t.equal(away.away, true)
   t.equal(s.awayChanged(away, true), away)
+  t.equal(s.memberPresence(away, { ...me, online: true, away: false }), 'away', 'our own at once, before the server hears')
+  t.equal(s.memberPresence(state, { ...me, online: true, away: true }), 'online', 'and back at once')
+  t.equal(s.memberPresence(state, { ...bob, online: true, away: true }), 'away', 'others as the server says')
+  t.equal(s.memberPresence(state, { ...bob, online: true, away: false }), 'online')
+  t.equal(s.memberPresence(state, { ...bob, online: false, away: true }), 'offline')
+  t.equal(s.memberPresence(state, { ...bob, online: true }), 'online', 'a server without away')
 })
 
 t.test('unknown events and junk change nothing', async t => {

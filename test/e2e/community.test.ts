@@ -143,6 +143,33 @@ t.test('a community on an invitation-only server', async t => {
     await bob.getByRole('button', { name: 'Unmute' }).click()
   })
 
+  t.test('the first direct message from someone new notifies', async t => {
+    await setVisibility(bob, 'hidden')
+    const before = (await notes(bob)).length
+    // Opened and written at once, as a bot would: the message comes before bob's page fetches its room list.
+    const sent = await dave.evaluate(`(async () => {
+      const post = (url, body) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+      const { room } = await (await post('api/direct', { username: 'bob' })).json()
+      return (await post('api/rooms/' + room.id + '/messages', { text: 'hello bob, new here', clientId: 'e2e-dm-1' })).status
+    })()`)
+    t.equal(sent, 201)
+    await until('a notification for the direct message', async () => (await notes(bob)).length > before)
+    t.match((await notes(bob)).slice(before), [{ title: 'dave', body: 'hello bob, new here' }])
+    await setVisibility(bob, 'visible')
+    await bob.getByRole('navigation', { name: 'Rooms' }).getByRole('link', { name: /@dave/ }).waitFor()
+  })
+
+  t.test('a member whose polls say away shows so in others\' member lists', async t => {
+    // Carol's own page would say so after 5 idle minutes; her poll's word is what the server goes by.
+    t.equal(await carol.evaluate("fetch('api/poll?timeout=0&away=1').then(r => r.status)"), 200)
+    const members = bob.getByRole('complementary', { name: /Members/ })
+    await until('carol away in bob\'s list', async () => {
+      await setVisibility(bob, 'visible') // the page fetches the member list again when shown
+      return await members.locator('li.away', { hasText: 'carol' }).count() === 1
+    })
+    t.match(await members.locator('li', { hasText: 'carol' }).textContent(), /away/)
+  })
+
   t.test('a moderator kicks a user whose open window shows it', async t => {
     await carol.getByRole('heading', { name: '#lobby' }).waitFor()
     const dialog = await manage(bob)
