@@ -18,6 +18,9 @@ const flushEveryMs = 20000
 export class Presence {
   /** Users seen here since the last flush → whether their latest poll said away. */
   private readonly seen = new Map<number, boolean>()
+  /** What this node last wrote per user, and when: only news (a newcomer, a change of away) hurries a flush. */
+  private readonly written = new Map<number, { away: boolean, at: number }>()
+  private soon: NodeJS.Timeout | null = null
   private timer: NodeJS.Timeout | null = null
 
   constructor (private readonly db: Db, private readonly log: FastifyBaseLogger, private readonly heldHere: (userId: number) => boolean) {}
@@ -29,15 +32,22 @@ export class Presence {
 
   stop (): void {
     if (this.timer !== null) clearInterval(this.timer)
+    if (this.soon !== null) clearTimeout(this.soon)
     this.timer = null
+    this.soon = null
   }
 
   /** A poll (or XMPP stanza) from the user; `away` is what the poll said, the latest word wins. */
   touch (userId: number, away = false): void {
-    const first = this.seen.size === 0
     this.seen.set(userId, away)
-    // Someone who just came online (or went away: a poll after a flush) should show so on other nodes soon.
-    if (first) setTimeout(() => { this.flush().catch(() => {}) }, 1000).unref()
+    // Someone who just came online, or went away or came back, should show so on other nodes soon;
+    // users who keep polling as they were wait for the regular flush, so a busy node still writes every 20 s.
+    const last = this.written.get(userId)
+    const news = last === undefined || last.away !== away || Date.now() - last.at > onlineForMs - flushEveryMs
+    if (news && this.soon === null) {
+      this.soon = setTimeout(() => { this.soon = null; this.flush().catch(() => {}) }, 1000)
+      this.soon.unref()
+    }
   }
 
   isOnline (userId: number, lastSeenAt: number | null, now = Date.now()): boolean {
@@ -57,6 +67,9 @@ export class Presence {
     for (const [id, isAway] of this.seen) (isAway ? away : here).push(id)
     this.seen.clear()
     const at = Date.now()
+    for (const id of here) this.written.set(id, { away: false, at })
+    for (const id of away) this.written.set(id, { away: true, at })
+    for (const [id, last] of this.written) if (at - last.at > onlineForMs) this.written.delete(id)
     try {
       await markSeen(this.db, here, at, false)
       await markSeen(this.db, away, at, true)

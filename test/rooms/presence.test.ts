@@ -71,6 +71,25 @@ t.test('away counts only while online; this node\'s latest poll wins over the st
   t.equal(presence.isAway(2, null, false, now), true)
 })
 
+t.test('only news hurries the presence write: users who keep polling as they were wait for the regular flush', async t => {
+  const app = await buildTestApp(t)
+  const alice = await register(app, 'alice')
+  const db = app.database.db
+  const lastSeen = async (): Promise<unknown> => (await db.selectFrom('users').select(['last_seen_at', 'away']).where('username', '=', 'alice').executeTakeFirstOrThrow())
+  const until = async (what: string, check: (row: any) => boolean): Promise<void> => {
+    for (let i = 0; i < 200 && !check(await lastSeen()); i++) await new Promise(resolve => setTimeout(resolve, 50))
+    t.ok(check(await lastSeen()), what)
+  }
+  await as(app, alice, 'GET', '/api/poll?timeout=0')
+  await until('a newcomer is written within seconds', row => row.last_seen_at !== null)
+  await db.updateTable('users').set({ last_seen_at: null }).where('username', '=', 'alice').execute()
+  await as(app, alice, 'GET', '/api/poll?timeout=0')
+  await new Promise(resolve => setTimeout(resolve, 2500))
+  t.match(await lastSeen(), { last_seen_at: null }, 'the same user polling as before: no write until the regular flush')
+  await as(app, alice, 'GET', '/api/poll?timeout=0&away=1')
+  await until('going away is news: written within seconds', row => Number(row.away) === 1)
+})
+
 t.test('GET /api/me says whether the caller administers the site', async t => {
   const app = await buildTestApp(t)
   const [admin, bob] = [await register(app, 'admin'), await register(app, 'bob')]
