@@ -36,7 +36,7 @@ export default async function xmppPlugin (app: FastifyInstance, opts: XmppPlugin
     maxHistory: 50
   }
   const sessions = new BoshSessions(config.maxHeldPolls)
-  const options: BoshOptions = { maxWaitSeconds: config.pollTimeout, inactivitySeconds: 60 }
+  const options: BoshOptions = { maxWaitSeconds: config.pollTimeout, inactivitySeconds: 60, maxPauseSeconds: 120, pollingSeconds: 2 }
   app.addHook('preClose', async () => { sessions.closeAll() })
 
   // Whatever the content type (clients send text/xml, some text/plain), the
