@@ -31,6 +31,8 @@ export interface JoinedRoom {
   nick: string
   /** The newest event the join's history already delivered: the feed skips messages up to it. */
   historyUpTo: number
+  /** Usernames whose ban event came and whose leave has not yet: their leave is a ban (status 301). */
+  banning: Set<string>
 }
 
 /** What the XMPP stream of one BOSH session knows: who signed in, its resource, its place in the event stream, its rooms. */

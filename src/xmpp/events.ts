@@ -22,16 +22,26 @@ export function eventStanzas (state: XmppState, json: string): Element[] {
       return [correctionMessage(state, room, e, state.stanzaIds.get(Number(e.messageId)) ?? String(e.messageId))]
     case 'message.deleted':
       return [retractionMessage(state, room, e)]
+    case 'member.unbanned':
+      if (e.target !== undefined) room.banning.delete(e.target.username)
+      return []
     case 'member.joined':
+      // A ban of someone who was no member has no leave: forget it once they are back.
+      room.banning.delete(e.user.username)
       return e.user.username === state.user?.username ? [] : [occupantPresence(state, room, e.user.username, 'member')]
+    case 'member.banned':
+      // The member.left of the same ban follows: it is a ban (301), not a kick (307).
+      if (e.target !== undefined) room.banning.add(e.target.username)
+      return []
     case 'member.left': {
       const who = e.target ?? e.user
+      const removal = e.by === undefined ? undefined : { banned: room.banning.delete(who.username), actor: e.by.username }
       if (who.username === state.user?.username) {
         // Kicked, banned or left from another client: this stream is out of the room too.
         state.rooms.delete(room.id)
-        return [occupantPresence(state, room, who.username, null, [110])]
+        return [occupantPresence(state, room, who.username, null, [110], removal)]
       }
-      return [occupantPresence(state, room, who.username, null)]
+      return [occupantPresence(state, room, who.username, null, [], removal)]
     }
     case 'typing':
       return e.user.username === state.user?.username ? [] : [typingMessage(state, room, e)]

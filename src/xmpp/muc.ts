@@ -36,7 +36,7 @@ export async function joinRoom (ctx: XmppServices, state: XmppState, presence: E
     const members = await ctx.rooms.members(user, room.name)
     const page = await ctx.messages.history(user, room.name, { before: null, after: null }, Math.max(1, historySize(presence, ctx.maxHistory)))
     const history = historySize(presence, ctx.maxHistory) === 0 ? [] : page.events as EventView[]
-    const joined: JoinedRoom = { id: room.id, name: room.name, nick: user.username, historyUpTo: Number(page.events.at(-1)?.id ?? 0) }
+    const joined: JoinedRoom = { id: room.id, name: room.name, nick: user.username, historyUpTo: Number(page.events.at(-1)?.id ?? 0), banning: new Set() }
     const out: Element[] = []
     for (const m of members) if (m.username !== user.username) out.push(occupantPresence(state, joined, m.username, m.role))
     const self = members.find(m => m.username === user.username)
