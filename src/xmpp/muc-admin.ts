@@ -12,7 +12,7 @@ type Change = { action: 'kick' | 'ban', username: string }
 /**
  * Which of our actions an `<item/>` of a muc#admin set asks for (XEP-0045
  * §8.2 kick: `role='none'` by nick; §9.1 ban: `affiliation='outcast'` by
- * JID), and whom it names: the nick is the username, the JID a user of ours.
+ * JID, or nick), and whom it names: the nick is the username, the JID a user of ours.
  * Null for anything else (role and affiliation changes are not offered).
  */
 function changeOf (state: XmppState, item: Element): Change | 'malformed' | null {
@@ -21,8 +21,10 @@ function changeOf (state: XmppState, item: Element): Change | 'malformed' | null
     return nick === undefined || nick === '' ? 'malformed' : { action: 'kick', username: nick.toLowerCase() }
   }
   if (item.attrs.affiliation === 'outcast' && item.attrs.role === undefined) {
+    // By JID as §9.1 has it; some clients name the occupant's nick instead, which is the username here.
+    if (item.attrs.jid === undefined && item.attrs.nick !== undefined && item.attrs.nick !== '') return { action: 'ban', username: item.attrs.nick.toLowerCase() }
     const jid = parseJid(item.attrs.jid)
-    if (jid === null || jid.local === null || jid.domain !== state.domains.domain) return 'malformed'
+    if (jid === null || jid.local === null || jid.resource !== null || jid.domain !== state.domains.domain) return 'malformed'
     return { action: 'ban', username: jid.local }
   }
   return null

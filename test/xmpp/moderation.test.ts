@@ -80,6 +80,13 @@ t.test('MUC moderation from XMPP', async t => {
     t.same(list.getChild('iq')?.getChild('query')?.getChildren('item').map(i => i.attrs.jid), [`nina@${domain}`])
   })
 
+  t.test('a ban may name the nick', async t => {
+    const result = await mona.post(`<iq type='set' id='b7' to='lobby@${muc}'><query xmlns='${admin}'><item nick='mallory' affiliation='outcast'/></query></iq>`)
+    t.equal(result.getChild('iq')?.attrs.type, 'result')
+    const bans = (await as(app, owner, 'GET', '/api/rooms/lobby/bans')).json().bans as Array<{ user: { username: string } }>
+    t.same(bans.map(b => b.user.username).sort(), ['mallory', 'nina'])
+  })
+
   t.test('a web kick reaches an XMPP occupant as 307', async t => {
     const pete = await signedIn(url, 'pete')
     t.equal((await as(app, owner, 'POST', '/api/rooms/lobby/kick', { username: 'pete' })).statusCode, 204)
