@@ -72,7 +72,8 @@ export const envSchema = Type.Object({
   // Longer than a delivery may take (10 s), so a live holder never loses it mid-request.
   WEBHOOK_LEASE_SECONDS: int(11, 3600, 30, "how long a node's claim on an outgoing webhook lasts unrenewed (another node takes it over after)"),
   WEBHOOK_INTERVAL_MS: int(10, 60000, 1000, 'how often a process looks for due webhook deliveries (and at once when it commits events)'),
-  XMPP_DOMAIN: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$', readmeDefault: 'the host name', description: 'the XMPP domain of the BOSH endpoint `{BASE_PATH}/http-bind`: users are `username@XMPP_DOMAIN`, channels `name@conference.XMPP_DOMAIN` (docs/XMPP.md)' }))
+  XMPP_DOMAIN: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$', readmeDefault: 'the host name', description: 'the XMPP domain of the BOSH endpoint `{BASE_PATH}/http-bind`: users are `username@XMPP_DOMAIN`, channels `name@conference.XMPP_DOMAIN` (docs/XMPP.md)' })),
+  XMPP_CORS_ORIGINS: Type.String({ pattern: '^\\s*(https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', readmeDefault: '(none)', description: 'origins (comma list, e.g. `https://converse.example.org`) whose pages may use `{BASE_PATH}/http-bind` from the browser (CORS; docs/XMPP.md)' })
 })
 
 type Env = Static<typeof envSchema>
@@ -142,8 +143,22 @@ function toConfig (env: Env) {
     attachments: toAttachmentConfig(env),
     searchScanLimit: env.SEARCH_SCAN_LIMIT,
     webhooks: toWebhookConfig(env),
-    xmpp: { domain: (env.XMPP_DOMAIN ?? hostname()).toLowerCase() }
+    xmpp: { domain: (env.XMPP_DOMAIN ?? hostname()).toLowerCase(), corsOrigins: parseOrigins(env.XMPP_CORS_ORIGINS) }
   }
+}
+
+/** A comma list of origins, each as a browser's `Origin` header names it (scheme, host, port; no path). */
+function parseOrigins (list: string): string[] {
+  return list.split(',').map(s => s.trim()).filter(s => s !== '').map(s => {
+    let url: URL
+    try {
+      url = new URL(s)
+    } catch {
+      throw new Error(`XMPP_CORS_ORIGINS: ${s} is not an origin`)
+    }
+    if (url.username !== '' || url.password !== '') throw new Error(`XMPP_CORS_ORIGINS: ${s} is not an origin (scheme://host[:port])`)
+    return url.origin
+  })
 }
 
 function toRateLimitConfig (env: Env) {

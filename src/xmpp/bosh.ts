@@ -1,67 +1,45 @@
 import type { FastifyReply } from 'fastify'
-import type { BoshSession, BoshTerms } from './bosh-session.js'
+import type { BoshSession } from './bosh-session.js'
 import { BoshSession as Session } from './bosh-session.js'
-import { XmppState, type Arrival, type XmppServices } from './context.js'
+import { createSession, parseRid, parseSeconds, type BoshOptions } from './bosh-create.js'
+import type { Arrival, XmppServices } from './context.js'
 import { holdRequest } from './hold.js'
 import { NS } from './namespaces.js'
 import type { BoshSessions } from './sessions.js'
-import { boshBody, streamFeatures, terminateBody } from './stanzas.js'
+import { boshBody, terminateBody } from './stanzas.js'
 import { handleElement, restart } from './stream.js'
 import type { Element } from './xml.js'
 
-export interface BoshOptions {
-  /** The longest hold granted, in seconds: under the proxies' timeouts, like a poll's. */
-  maxWaitSeconds: number
-  inactivitySeconds: number
+export type { BoshOptions }
+
+/** What a request's `<body/>` asks of the transport besides its stanzas. */
+interface RequestTerms {
+  rid: number
+  /** `pause` (§10), already checked against `maxpause`. */
+  pause: number | null
+  /** The client's `ack` (§9.2): the highest rid it has every answer up to. */
+  ack: number | null
 }
 
-const ridPattern = /^[0-9]{1,16}$/
-
-function parseRid (value: string | undefined): number | null {
-  return value !== undefined && ridPattern.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : null
-}
-
-/** The session creation request (XEP-0124 §7.1, XEP-0206 §4): terms granted, and the stream's first features. */
-function create (ctx: XmppServices, sessions: BoshSessions, body: Element, options: BoshOptions): string {
-  const rid = parseRid(body.attrs.rid)
-  if (rid === null) return terminateBody('bad-request')
-  if ((body.attrs.to ?? '').toLowerCase() !== ctx.domains.domain) return terminateBody('host-unknown')
-  const wanted = Number(body.attrs.wait ?? options.maxWaitSeconds)
-  const terms: BoshTerms = {
-    waitSeconds: Number.isInteger(wanted) && wanted >= 1 ? Math.min(wanted, options.maxWaitSeconds) : options.maxWaitSeconds,
-    inactivitySeconds: options.inactivitySeconds,
-    requests: 2,
-    hold: 1
-  }
-  const session = sessions.open(terms, rid, new XmppState(ctx.domains))
-  if (session === null) return terminateBody('service-unavailable')
-  return boshBody({
-    sid: session.sid,
-    wait: terms.waitSeconds,
-    requests: terms.requests,
-    hold: terms.hold,
-    inactivity: terms.inactivitySeconds,
-    polling: 2,
-    ver: '1.11',
-    from: ctx.domains.domain,
-    authid: session.sid,
-    'xmpp:version': '1.0',
-    'xmlns:xmpp': NS.xbosh,
-    'xmpp:restartlogic': 'true'
-  }, [streamFeatures(false)]).toString()
-}
+/** An empty request: no stanzas, no restart, no terminate, no pause. */
+const isEmpty = (body: Element): boolean =>
+  body.getChildElements().length === 0 && body.attrs['xmpp:restart'] !== 'true' && body.attrs.type !== 'terminate' && body.attrs.pause === undefined
 
 /**
  * One request of a session: its stanzas run after the earlier requests'
  * (in turn), then it answers with what they produced, or is held until the
- * event stream or a later request gives it something, or `wait` passes.
+ * event stream or a later request gives it something, or `wait` passes. A
+ * polling session, a pause, and a client that reports a missing answer are
+ * answered at once.
  */
-async function respond (ctx: XmppServices, session: BoshSession, body: Element, arrival: Arrival, sessions: BoshSessions): Promise<string> {
+async function respond (ctx: XmppServices, session: BoshSession, body: Element, terms: RequestTerms, arrival: Arrival, sessions: BoshSessions): Promise<string> {
   const departure = Session.newDeparture()
   const onClose = (): void => { if (!arrival.reply.raw.writableFinished) departure.leave() }
   arrival.reply.raw.once('close', onClose)
   session.inFlight++
+  // §10: a pause answers every pending request at once; any new request answers the held one.
   session.release()
+  const arrived = Date.now()
   try {
     return await session.serially(async () => {
       if (await signedOut(ctx, session)) sessions.end(session, 'policy-violation')
@@ -72,9 +50,20 @@ async function respond (ctx: XmppServices, session: BoshSession, body: Element, 
         sessions.end(session)
         return boshBody({ type: 'terminate' }, session.drain()).toString()
       }
-      if (session.outbox.length === 0) await holdRequest(ctx, session, departure, arrival.ip)
+      // §10: the answer to a pause carries no payloads; they wait for the next request.
+      if (terms.pause !== null) {
+        session.pausedFor = terms.pause
+        return boshBody({ ack: session.ackFor(terms.rid) }).toString()
+      }
+      const missing = terms.ack === null ? null : session.missing(terms.ack)
+      if (session.outbox.length === 0) {
+        const waitMs = session.polling || missing !== null ? 0 : session.terms.waitSeconds * 1000
+        await holdRequest(ctx, session, departure, arrival.ip, waitMs)
+      }
       if (session.ended) return boshBody({ type: 'terminate', condition: session.endCondition }, session.drain()).toString()
-      return boshBody({}, session.drain()).toString()
+      const out = session.drain()
+      if (session.polling) session.lastEmptyPoll = isEmpty(body) && out.length === 0 ? arrived : null
+      return boshBody({ ack: session.ackFor(terms.rid), report: missing?.report, time: missing?.time }, out).toString()
     })
   } finally {
     arrival.reply.raw.removeListener('close', onClose)
@@ -89,11 +78,28 @@ async function signedOut (ctx: XmppServices, session: BoshSession): Promise<bool
   return cookie !== null && await ctx.auth.fromCookie(cookie, true) === null
 }
 
+/**
+ * The transport rules a new request must keep, or the condition that ends
+ * the session: a `pause` within `maxpause` (§10), and in a polling session
+ * no empty request sooner than `polling` after an empty answer (§12).
+ */
+function violation (session: BoshSession, body: Element): string | null {
+  if (body.attrs.pause !== undefined) {
+    const pause = parseSeconds(body.attrs.pause)
+    if (pause === null) return 'bad-request'
+    if (pause > session.terms.maxPauseSeconds) return 'policy-violation'
+  }
+  if (body.attrs.ack !== undefined && parseRid(body.attrs.ack) === null) return 'bad-request'
+  const last = session.lastEmptyPoll
+  if (session.polling && isEmpty(body) && last !== null && Date.now() - last < session.terms.pollingSeconds * 1000) return 'policy-violation'
+  return null
+}
+
 /** Any request to the endpoint, once its body parsed as a `<body/>`. */
 export async function handleBody (ctx: XmppServices, sessions: BoshSessions, body: Element, reply: FastifyReply, ip: string, options: BoshOptions): Promise<string> {
   if (body.name !== 'body' || body.attrs.xmlns !== NS.httpbind) return terminateBody('bad-request')
   const sid = body.attrs.sid
-  if (sid === undefined) return create(ctx, sessions, body, options)
+  if (sid === undefined) return createSession(ctx, sessions, body, options)
   const session = sessions.get(sid)
   if (session === undefined) return terminateBody('item-not-found')
   const rid = parseRid(body.attrs.rid)
@@ -103,8 +109,16 @@ export async function handleBody (ctx: XmppServices, sessions: BoshSessions, bod
     return terminateBody('item-not-found')
   }
   if (check !== 'next') return await check
+  const broken = violation(session, body)
+  if (broken !== null) {
+    sessions.end(session, broken)
+    return terminateBody(broken)
+  }
+  const terms: RequestTerms = { rid: rid as number, pause: parseSeconds(body.attrs.pause), ack: parseRid(body.attrs.ack) }
+  if (terms.ack !== null) session.acknowledged(terms.ack)
+  session.resume()
   session.touch()
-  const answer = respond(ctx, session, body, { ip, reply }, sessions)
-  session.remember(rid as number, answer)
+  const answer = respond(ctx, session, body, terms, { ip, reply }, sessions)
+  session.remember(terms.rid, answer)
   return await answer
 }

@@ -6,6 +6,7 @@ import type { Presence } from '../poll/presence.js'
 import type { RoomService } from '../rooms/service.js'
 import type { XmppDomains } from './jid.js'
 import type { XmppLimits } from './limits.js'
+import type { Role } from '../rooms/repository.js'
 
 /** The services an XMPP session acts through: the very ones the HTTP API uses, so nothing is bypassed. */
 export interface XmppServices {
@@ -31,6 +32,10 @@ export interface JoinedRoom {
   nick: string
   /** The newest event the join's history already delivered: the feed skips messages up to it. */
   historyUpTo: number
+  /** Usernames whose ban event came and whose leave has not yet: their leave is a ban (status 301). */
+  banning: Set<string>
+  /** Occupants shown offline (`<show>xa</show>`): one who then acts here is shown available. */
+  offline: Map<string, Role>
 }
 
 /** What the XMPP stream of one BOSH session knows: who signed in, its resource, its place in the event stream, its rooms. */
@@ -44,6 +49,11 @@ export class XmppState {
   readonly rooms = new Map<number, JoinedRoom>()
   /** Direct rooms, by room id: the other user's username, the JID one-to-one chat uses. */
   readonly directs = new Map<number, string>()
+  /**
+   * Contacts' presence (RFC 6121 §4.2): null until the client's initial
+   * presence; then the contacts this stream has shown online.
+   */
+  contactsOnline: Set<string> | null = null
   /** Stanza ids of messages this stream has seen, by message id: corrections and retractions name the original's id. */
   readonly stanzaIds = new Map<number, string>()
 

@@ -17,26 +17,27 @@ async function idleWait (departure: ClientDeparture, ms: number): Promise<void> 
 /**
  * Holds a BOSH request (XEP-0124 §10) on the poll engine, as a long poll is
  * held: parked in the engine's waiter registry under the user, woken by the
- * feed with exactly the events the user may see, or at `wait`, or when a newer
+ * feed with exactly the events the user may see, or after `waitMs`, or when a newer
  * request or the client's disconnect leaves it. Events that mean nothing to
  * this stream (rooms it has not joined) only move the cursor, and the hold goes on.
  */
-export async function holdRequest (ctx: XmppServices, session: BoshSession, departure: ClientDeparture, ip: string): Promise<void> {
-  const deadline = Date.now() + session.terms.waitSeconds * 1000
+export async function holdRequest (ctx: XmppServices, session: BoshSession, departure: ClientDeparture, ip: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs
   const state = session.xmpp
   session.held = departure
   try {
-    while (session.outbox.length === 0 && !departure.left && !session.ended) {
-      const left = deadline - Date.now()
-      if (left <= 0) return
+    // At least one look at the feed, also when nothing may be waited for
+    // (a polling session, an answer owed at once): what is there goes out.
+    do {
+      const left = Math.max(0, deadline - Date.now())
       if (state.cursor === null || state.user === null) {
-        await idleWait(departure, left)
+        if (left > 0) await idleWait(departure, left)
         continue
       }
       const answer = await ctx.engine.poll({ userId: state.user.id, address: addressKey(ip), cursor: state.cursor, limit: 100, timeoutMs: left, departure })
       state.cursor = answer.cursor
       for (const json of answer.events) session.outbox.push(...eventStanzas(state, json))
-    }
+    } while (session.outbox.length === 0 && !departure.left && !session.ended && deadline > Date.now())
   } catch (err) {
     // A cursor the stream cannot go on from, or a server going down: the
     // session ends and the client starts a new one (docs/XMPP.md).

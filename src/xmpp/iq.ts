@@ -6,6 +6,7 @@ import type { Arrival, XmppServices, XmppState } from './context.js'
 import { loadDirects } from './direct.js'
 import { discoInfo, discoItems } from './disco.js'
 import { parseJid } from './jid.js'
+import { mucAdmin } from './muc-admin.js'
 import { NS } from './namespaces.js'
 import { firstChild, iqResult, stanzaError } from './stanzas.js'
 import { el, type Element } from './xml.js'
@@ -50,5 +51,6 @@ export async function handleIq (ctx: XmppServices, state: XmppState, iq: Element
   if (payload.name === 'query' && ns === NS.roster) return [await roster(ctx, state, iq)]
   if (payload.name === 'query' && ns === NS.discoInfo) return [await discoInfo(ctx, state, iq, to)]
   if (payload.name === 'query' && ns === NS.discoItems) return [await discoItems(ctx, state, iq, to)]
+  if (payload.name === 'query' && ns === NS.mucAdmin) return [await mucAdmin(ctx, state, iq, to, payload)]
   return [stanzaError(iq, 'cancel', 'service-unavailable')]
 }

@@ -14,6 +14,7 @@ export interface EventView {
   clientId?: string | null
   messageId?: string
   target?: { id: string, username: string }
+  by?: { id: string, username: string }
   room?: { kind: string }
 }
 
@@ -25,13 +26,23 @@ const affiliations: Record<Role, { affiliation: string, role: string }> = {
 
 export const roomJid = (state: XmppState, room: { name: string }): string => `${room.name}@${state.domains.muc}`
 
+/** How an occupant left when a moderator removed them (XEP-0045 §8.2, §9.1): kicked (307) or banned (301), and by whom. */
+export interface Removal { banned: boolean, actor: string }
+
+/** What else an occupant's presence says: status codes, a moderator's removal, and whether they are offline (`<show>xa</show>`). */
+export interface OccupantExtras { codes?: number[], removal?: Removal, offline?: boolean }
+
 /** An occupant's presence in a room (XEP-0045 §7.2.3): every member is an occupant, under their username. */
-export function occupantPresence (state: XmppState, room: { name: string }, username: string, role: Role | null, codes: number[] = []): Element {
-  const item = role === null
-    ? el('item', { affiliation: 'member', role: 'none' })
-    : el('item', { ...affiliations[role], jid: `${username}@${state.domains.domain}` })
-  const x = el('x', { xmlns: NS.mucUser }, item, ...codes.map(code => el('status', { code })))
-  return el('presence', { xmlns: NS.client, from: `${roomJid(state, room)}/${username}`, to: state.fullJid, type: role === null ? 'unavailable' : undefined }, x)
+export function occupantPresence (state: XmppState, room: { name: string }, username: string, role: Role | null, extras: OccupantExtras = {}): Element {
+  const { codes = [], removal, offline = false } = extras
+  const item = role !== null
+    ? el('item', { ...affiliations[role], jid: `${username}@${state.domains.domain}` })
+    : el('item', { affiliation: removal?.banned === true ? 'outcast' : 'member', role: 'none' },
+      removal === undefined ? undefined : el('actor', { nick: removal.actor }))
+  const status = removal === undefined ? codes : [removal.banned ? 301 : 307, ...codes]
+  const x = el('x', { xmlns: NS.mucUser }, item, ...status.map(code => el('status', { code })))
+  return el('presence', { xmlns: NS.client, from: `${roomJid(state, room)}/${username}`, to: state.fullJid, type: role === null ? 'unavailable' : undefined },
+    role !== null && offline ? el('show', {}, 'xa') : undefined, x)
 }
 
 /** The stanza id a client knows a message by: the one it sent (our clientId), else our event id. */

@@ -36,12 +36,17 @@ export async function joinRoom (ctx: XmppServices, state: XmppState, presence: E
     const members = await ctx.rooms.members(user, room.name)
     const page = await ctx.messages.history(user, room.name, { before: null, after: null }, Math.max(1, historySize(presence, ctx.maxHistory)))
     const history = historySize(presence, ctx.maxHistory) === 0 ? [] : page.events as EventView[]
-    const joined: JoinedRoom = { id: room.id, name: room.name, nick: user.username, historyUpTo: Number(page.events.at(-1)?.id ?? 0) }
+    const joined: JoinedRoom = { id: room.id, name: room.name, nick: user.username, historyUpTo: Number(page.events.at(-1)?.id ?? 0), banning: new Set(), offline: new Map() }
     const out: Element[] = []
-    for (const m of members) if (m.username !== user.username) out.push(occupantPresence(state, joined, m.username, m.role))
+    for (const m of members) {
+      if (m.username === user.username) continue
+      // Our presence as far as it is known now: an offline member is an occupant shown as away (xa).
+      if (!m.online) joined.offline.set(m.username, m.role)
+      out.push(occupantPresence(state, joined, m.username, m.role, { offline: !m.online }))
+    }
     const self = members.find(m => m.username === user.username)
     const codes = [100, 110, ...(to.resource === user.username ? [] : [210])]
-    out.push(occupantPresence(state, joined, user.username, self?.role ?? 'member', codes))
+    out.push(occupantPresence(state, joined, user.username, self?.role ?? 'member', { codes }))
     for (const e of history) {
       state.rememberStanzaId(Number(e.id), e.clientId ?? String(e.id))
       out.push(groupchatMessage(state, joined, e, true))
@@ -59,7 +64,7 @@ function leaveRoom (state: XmppState, name: string): Element[] {
   const room = state.roomNamed(name)
   if (room === undefined) return []
   state.rooms.delete(room.id)
-  return [occupantPresence(state, room, room.nick, null, [110])]
+  return [occupantPresence(state, room, room.nick, null, { codes: [110] })]
 }
 
 /** The id a client gives a message (`origin-id`, XEP-0359, else the stanza's `id`): our clientId, so a resend is stored once. */

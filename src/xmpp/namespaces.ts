@@ -14,6 +14,7 @@ export const NS = {
   ping: 'urn:xmpp:ping',
   muc: 'http://jabber.org/protocol/muc',
   mucUser: 'http://jabber.org/protocol/muc#user',
+  mucAdmin: 'http://jabber.org/protocol/muc#admin',
   delay: 'urn:xmpp:delay',
   sid: 'urn:xmpp:sid:0',
   correct: 'urn:xmpp:message-correct:0',

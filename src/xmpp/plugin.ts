@@ -5,6 +5,7 @@ import type { RateLimits } from '../http/rate-limits.js'
 import { decodeUtf8 } from '../http/utf8.js'
 import { handleBody, type BoshOptions } from './bosh.js'
 import type { XmppServices } from './context.js'
+import { boshCors } from './cors.js'
 import { xmppDomains } from './jid.js'
 import { xmppLimits } from './limits.js'
 import { BoshSessions } from './sessions.js'
@@ -36,8 +37,12 @@ export default async function xmppPlugin (app: FastifyInstance, opts: XmppPlugin
     maxHistory: 50
   }
   const sessions = new BoshSessions(config.maxHeldPolls)
-  const options: BoshOptions = { maxWaitSeconds: config.pollTimeout, inactivitySeconds: 60 }
+  const options: BoshOptions = { maxWaitSeconds: config.pollTimeout, inactivitySeconds: 60, maxPauseSeconds: 120, pollingSeconds: 2 }
   app.addHook('preClose', async () => { sessions.closeAll() })
+  const cors = boshCors(config.xmpp.corsOrigins)
+  // On every answer of this plugin, the terminates of its error handler too: a page must be able to read them.
+  app.addHook('onRequest', (request, reply, done) => { cors.apply(request, reply); done() })
+  app.options('/http-bind', { logLevel: 'warn', schema: { hide: true } }, async (request, reply) => { cors.preflight(request, reply); return reply })
 
   // Whatever the content type (clients send text/xml, some text/plain), the
   // body is read as bytes, up to BODY_LIMIT.

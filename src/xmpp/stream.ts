@@ -1,4 +1,5 @@
 import type { Arrival, XmppServices, XmppState } from './context.js'
+import { initialPresence } from './contacts.js'
 import { chat } from './direct.js'
 import { handleIq } from './iq.js'
 import { parseJid } from './jid.js'
@@ -15,9 +16,14 @@ export function restart (state: XmppState): Element[] {
   return [streamFeatures(true)]
 }
 
-/** Presence: to a MUC room it joins or leaves; the client's own presence needs no answer (ours comes from activity). */
+/**
+ * Presence: to a MUC room it joins or leaves. The client's own presence is
+ * not passed on (ours comes from activity, and has no away); its first one
+ * brings the contacts' presence.
+ */
 async function handlePresence (ctx: XmppServices, state: XmppState, presence: Element): Promise<Element[]> {
   const to = parseJid(presence.attrs.to)
+  if (presence.attrs.to === undefined && presence.attrs.type === undefined) return await initialPresence(ctx, state)
   if (to === null) return []
   if (to.domain === state.domains.muc) return await joinRoom(ctx, state, presence)
   return []

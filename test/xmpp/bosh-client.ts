@@ -25,8 +25,8 @@ export class BoshClient {
     return (await BoshClient.raw(this.url, `<body xmlns='${HTTPBIND}' sid='${this.sid}' rid='${rid}'>${inner}</body>`)).text
   }
 
-  async create (wait = 5): Promise<Element> {
-    const res = await BoshClient.raw(this.url, `<body xmlns='${HTTPBIND}' rid='${this.rid}' to='${this.domain}' wait='${wait}' hold='1' ver='1.6' xml:lang='en' xmpp:version='1.0' xmlns:xmpp='urn:xmpp:xbosh'/>`)
+  async create (wait = 5, extra = "hold='1'"): Promise<Element> {
+    const res = await BoshClient.raw(this.url, `<body xmlns='${HTTPBIND}' rid='${this.rid}' to='${this.domain}' wait='${wait}' ${extra} ver='1.6' xml:lang='en' xmpp:version='1.0' xmlns:xmpp='urn:xmpp:xbosh'/>`)
     const body = parse(res.text) as Element
     this.sid = body.attrs.sid ?? ''
     return body
