@@ -18,22 +18,46 @@ const sampleSize = 2000
 const fulltextBudget = 3000
 /** What a row FULLTEXT matches costs, in messages a scan reads (measured at 1,000,000 messages on MariaDB 10.11). */
 const fulltextRowCost = 12
+/**
+ * A search in at most this many rooms, holding together at most `roomWordLimit`
+ * messages, asks FULLTEXT for the rooms' words too (migration 008): the index
+ * then intersects the word with the rooms and only their matching rows are read.
+ * Each room word costs reading its list of messages in the index (about a
+ * microsecond each, a few for an OR of several rooms), hence the bounds.
+ */
+const maxRoomWords = 5
+const roomWordLimit = 50000
+/**
+ * With room words, a query whose rarest word is expected in at most this many
+ * messages of the site goes to FULLTEXT at once: reading the word's list costs
+ * less than scanning a room whose messages are spread over the whole table.
+ */
+const roomWordBudget = 50000
+
+/** The word migration 008 indexes with each message's text: its room, written so that no searched word can match it. */
+export const roomWord = (roomId: number): string => `_room${roomId}_`
 
 /** A word start, as FULLTEXT's `word*` matches it. Indexed words hold only letters and digits: nothing to escape. */
 export const wordStart = (word: string): RawBuilder<unknown> => sql`m.text REGEXP ${`(*UCP)\\b${word}`}`
 
 /**
- * The indexed words FULLTEXT can look up cheaply, with how many rows each
- * should match: those found in so few of the newest messages that, at that
- * rate, the whole table holds at most `fulltextBudget`.
+ * How many rows each indexed word should match in the whole table, at the rate
+ * it has in the site's newest `sampleSize` messages (cheap: those are in memory).
  */
-export async function rareWords (db: Executor, indexed: string[], total: number): Promise<Array<{ word: string, rows: number }>> {
+export async function wordRows (db: Executor, indexed: string[], total: number): Promise<Array<{ word: string, rows: number }>> {
   const counts = indexed.map((w, i) => sql`SUM(${wordStart(w)}) AS ${sql.ref(`c${i}`)}`)
   const row = (await sql<Record<string, string | number | null>>`SELECT COUNT(*) AS n, ${sql.join(counts)}
     FROM messages m WHERE m.id > ${total - sampleSize}`.execute(db)).rows[0]
   const sampled = Math.max(1, Number(row?.n ?? 0))
   return indexed.map((word, i) => ({ word, rows: Number(row?.[`c${i}`] ?? 0) * total / sampled }))
-    .filter(w => w.rows <= fulltextBudget)
+}
+
+/** The rooms' words for FULLTEXT when there are few rooms with few messages (counted from the (room_id, id) index, up to the bound), else null. */
+async function roomWords (db: Executor, roomIds: number[]): Promise<string[] | null> {
+  if (roomIds.length > maxRoomWords) return null
+  const row = (await sql<{ n: string | number }>`SELECT COUNT(*) AS n FROM (SELECT id FROM messages FORCE INDEX (messages_room)
+    WHERE room_id IN (${idList(roomIds)}) LIMIT ${roomWordLimit + 1}) r`.execute(db)).rows[0]
+  return Number(row?.n ?? 0) <= roomWordLimit ? roomIds.map(roomWord) : null
 }
 
 /**
@@ -50,28 +74,41 @@ export async function rareWords (db: Executor, indexed: string[], total: number)
 export async function fulltextNewest (db: Executor, query: FulltextQuery, indexed: string[], scanned: Array<RawBuilder<unknown>>): Promise<number[]> {
   const matches = [...scanned, ...indexed.map(wordStart)]
   const state = await scanStart(db, query.dialect, query.before, query.scanLimit)
+  const rooms = await roomWords(db, query.roomIds)
+  if (rooms !== null) {
+    // Few, small rooms: FULLTEXT reads only their rows, so a word not among the most common goes there at once.
+    const words = (await wordRows(db, indexed, state.newest)).filter(w => w.rows <= roomWordBudget).map(w => w.word)
+    if (words.length > 0) {
+      const others = [...scanned, ...indexed.filter(w => !words.includes(w)).map(wordStart)]
+      return await fulltextOlder(db, query, state.upper, words, others, query.limit, rooms)
+    }
+  }
   const first = Math.min(firstScan, state.budget)
   const later = state.budget - first
   state.budget = first
   const found = await scanNewest(db, query, matches, state)
   if (found.length >= query.limit || state.upper === 0) return found
   state.budget += later
-  const rare = await rareWords(db, indexed, state.newest)
+  const rare = (await wordRows(db, indexed, state.newest)).filter(w => w.rows <= fulltextBudget)
   const scanCost = (query.limit - found.length) * (first - state.budget + later) / Math.max(found.length, 0.5)
   const fulltextCost = fulltextRowCost * Math.min(...rare.map(w => w.rows))
   if (rare.length > 0 && !(scanCost <= state.budget && scanCost < fulltextCost)) {
     const words = rare.map(w => w.word)
     const others = [...scanned, ...indexed.filter(w => !words.includes(w)).map(wordStart)]
-    return [...found, ...await fulltextOlder(db, query, state.upper, words, others, query.limit - found.length)]
+    return [...found, ...await fulltextOlder(db, query, state.upper, words, others, query.limit - found.length, rooms)]
   }
   return await scanNewest(db, query, matches, state, found)
 }
 
-/** The rest of the page from FULLTEXT: rows below `upper` matching the rare words, filtered by everything else. */
-async function fulltextOlder (db: Executor, query: ScanQuery, upper: number, rare: string[], others: Array<RawBuilder<unknown>>, want: number): Promise<number[]> {
+/**
+ * The rest of the page from FULLTEXT: rows below `upper` matching the rare
+ * words (and one of `rooms`' words, when given), filtered by everything else.
+ * The room is checked on the row all the same: a message may contain another room's word.
+ */
+async function fulltextOlder (db: Executor, query: ScanQuery, upper: number, rare: string[], others: Array<RawBuilder<unknown>>, want: number, rooms: string[] | null): Promise<number[]> {
   const rows = (await sql<{ id: string | number }>`SELECT m.id FROM messages m
     WHERE ${allOf([
-      sql`MATCH (m.text) AGAINST (${fulltextMatch(rare)} IN BOOLEAN MODE)`,
+      sql`MATCH (m.text, m.search_room) AGAINST (${fulltextMatch(rare, rooms ?? [])} IN BOOLEAN MODE)`,
       sql`m.id < ${upper}`,
       sql`m.room_id IN (${idList(query.roomIds)})`,
       sql`m.deleted_at IS NULL`,
