@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely'
 import type { Dialect, Executor } from '../db/connect.js'
 import { fulltextMatch } from './query.js'
-import { allOf, idList, scanNewest, scanStart, type ScanQuery } from './scan.js'
+import { allOf, idList, scanNewest, scanStart, type ScanQuery, type ScanState } from './scan.js'
 
 export interface FulltextQuery extends ScanQuery {
   dialect: Dialect
@@ -12,6 +12,8 @@ export interface FulltextQuery extends ScanQuery {
 
 /** Messages read first, newest first, before FULLTEXT is asked: a common word fills its page among them. */
 const firstScan = 2000
+/** The smallest first step when a word's rate says fewer messages fill the page. */
+const minFirstStep = 200
 /** The newest messages of the site whose words tell how common each word is. */
 const sampleSize = 2000
 /** FULLTEXT reads every row it matches before any is filtered or sorted; it is asked only when it should match at most this many. */
@@ -28,11 +30,17 @@ const fulltextRowCost = 12
 const maxRoomWords = 5
 const roomWordLimit = 50000
 /**
- * With room words, a query whose rarest word is expected in at most this many
- * messages of the site goes to FULLTEXT at once: reading the word's list costs
- * less than scanning a room whose messages are spread over the whole table.
+ * With room words, FULLTEXT is asked for words expected in at most this many
+ * messages of the site (reading a word's list costs a few microseconds a message
+ * of the site, measured at 1,000,000 on MariaDB 10.11)...
  */
 const roomWordBudget = 50000
+/**
+ * ...and at once for one expected in at most this many: cheaper than scanning
+ * few rooms whose messages are spread over the whole table (each read is a page
+ * of its own) until the page fills. A more common word is scanned for first.
+ */
+const roomWordFirst = 15000
 
 /** The word migration 008 indexes with each message's text: its room, written so that no searched word can match it. */
 export const roomWord = (roomId: number): string => `_room${roomId}_`
@@ -52,12 +60,36 @@ export async function wordRows (db: Executor, indexed: string[], total: number):
   return indexed.map((word, i) => ({ word, rows: Number(row?.[`c${i}`] ?? 0) * total / sampled }))
 }
 
-/** The rooms' words for FULLTEXT when there are few rooms with few messages (counted from the (room_id, id) index, up to the bound), else null. */
-async function roomWords (db: Executor, roomIds: number[]): Promise<string[] | null> {
+/** The rooms' words for FULLTEXT and how many messages the rooms hold, when there are few rooms with few messages (counted from the (room_id, id) index, up to the bound), else null. */
+async function roomWords (db: Executor, roomIds: number[]): Promise<{ words: string[], messages: number } | null> {
   if (roomIds.length > maxRoomWords) return null
   const row = (await sql<{ n: string | number }>`SELECT COUNT(*) AS n FROM (SELECT id FROM messages FORCE INDEX (messages_room)
     WHERE room_id IN (${idList(roomIds)}) LIMIT ${roomWordLimit + 1}) r`.execute(db)).rows[0]
-  return Number(row?.n ?? 0) <= roomWordLimit ? roomIds.map(roomWord) : null
+  const messages = Number(row?.n ?? 0)
+  return messages <= roomWordLimit ? { words: roomIds.map(roomWord), messages } : null
+}
+
+/**
+ * Few, small rooms (see roomWords): FULLTEXT reads only their matching rows, so
+ * a word not among the most common goes there at once. A common one is scanned
+ * for first, in one step sized by its rate and the rooms' share of the site (the
+ * rooms' messages may be spread thinly), then FULLTEXT takes over if it can.
+ */
+async function fewRoomsNewest (db: Executor, query: FulltextQuery, indexed: string[], scanned: Array<RawBuilder<unknown>>, state: ScanState, rooms: { words: string[], messages: number }): Promise<number[]> {
+  const estimates = await wordRows(db, indexed, state.newest)
+  const rarest = Math.min(...estimates.map(w => w.rows))
+  const words = estimates.filter(w => w.rows <= roomWordBudget).map(w => w.word)
+  const others = [...scanned, ...indexed.filter(w => !words.includes(w)).map(wordStart)]
+  if (words.length > 0 && rarest <= roomWordFirst) return await fulltextOlder(db, query, state.upper, words, others, query.limit, rooms.words)
+  const budget = state.budget
+  state.density = Math.min(1, Math.max(rooms.messages, 1) / Math.max(state.newest, 1))
+  state.budget = Math.min(budget, firstScan, Math.max(minFirstStep, Math.ceil(2 * query.limit * state.newest / Math.max(rarest, 1))))
+  const read = state.budget
+  const found = await scanNewest(db, query, [...scanned, ...indexed.map(wordStart)], state)
+  if (found.length >= query.limit || state.upper === 0) return found
+  if (words.length > 0) return [...found, ...await fulltextOlder(db, query, state.upper, words, others, query.limit - found.length, rooms.words)]
+  state.budget += budget - read
+  return await scanNewest(db, query, [...scanned, ...indexed.map(wordStart)], state, found)
 }
 
 /**
@@ -75,14 +107,7 @@ export async function fulltextNewest (db: Executor, query: FulltextQuery, indexe
   const matches = [...scanned, ...indexed.map(wordStart)]
   const state = await scanStart(db, query.dialect, query.before, query.scanLimit)
   const rooms = await roomWords(db, query.roomIds)
-  if (rooms !== null) {
-    // Few, small rooms: FULLTEXT reads only their rows, so a word not among the most common goes there at once.
-    const words = (await wordRows(db, indexed, state.newest)).filter(w => w.rows <= roomWordBudget).map(w => w.word)
-    if (words.length > 0) {
-      const others = [...scanned, ...indexed.filter(w => !words.includes(w)).map(wordStart)]
-      return await fulltextOlder(db, query, state.upper, words, others, query.limit, rooms)
-    }
-  }
+  if (rooms !== null) return await fewRoomsNewest(db, query, indexed, scanned, state, rooms)
   const first = Math.min(firstScan, state.budget)
   const later = state.budget - first
   state.budget = first
@@ -95,7 +120,7 @@ export async function fulltextNewest (db: Executor, query: FulltextQuery, indexe
   if (rare.length > 0 && !(scanCost <= state.budget && scanCost < fulltextCost)) {
     const words = rare.map(w => w.word)
     const others = [...scanned, ...indexed.filter(w => !words.includes(w)).map(wordStart)]
-    return [...found, ...await fulltextOlder(db, query, state.upper, words, others, query.limit - found.length, rooms)]
+    return [...found, ...await fulltextOlder(db, query, state.upper, words, others, query.limit - found.length, null)]
   }
   return await scanNewest(db, query, matches, state, found)
 }
