@@ -50,44 +50,47 @@ export const wordStart = (word: string): RawBuilder<unknown> => sql`m.text REGEX
 
 /**
  * How many rows each indexed word should match in the whole table, at the rate
- * it has in the site's newest `sampleSize` messages (cheap: those are in memory).
+ * it has in the site's newest `sampleSize` messages (cheap: those are in memory);
+ * with `roomIds`, in the same round trip, how many messages those rooms hold
+ * (counted from the (room_id, id) index, up to `roomWordLimit` and one).
  */
-export async function wordRows (db: Executor, indexed: string[], total: number): Promise<Array<{ word: string, rows: number }>> {
+export async function wordRows (db: Executor, indexed: string[], total: number, roomIds: number[] = []): Promise<{ words: Array<{ word: string, rows: number }>, roomMessages: number }> {
   const counts = indexed.map((w, i) => sql`SUM(${wordStart(w)}) AS ${sql.ref(`c${i}`)}`)
-  const row = (await sql<Record<string, string | number | null>>`SELECT COUNT(*) AS n, ${sql.join(counts)}
+  const rooms = roomIds.length === 0
+    ? sql`0`
+    : sql`(SELECT COUNT(*) FROM (SELECT id FROM messages FORCE INDEX (messages_room) WHERE room_id IN (${idList(roomIds)}) LIMIT ${roomWordLimit + 1}) r)`
+  const row = (await sql<Record<string, string | number | null>>`SELECT COUNT(*) AS n, ${rooms} AS rooms, ${sql.join(counts)}
     FROM messages m WHERE m.id > ${total - sampleSize}`.execute(db)).rows[0]
   const sampled = Math.max(1, Number(row?.n ?? 0))
-  return indexed.map((word, i) => ({ word, rows: Number(row?.[`c${i}`] ?? 0) * total / sampled }))
-}
-
-/** The rooms' words for FULLTEXT and how many messages the rooms hold, when there are few rooms with few messages (counted from the (room_id, id) index, up to the bound), else null. */
-async function roomWords (db: Executor, roomIds: number[]): Promise<{ words: string[], messages: number } | null> {
-  if (roomIds.length > maxRoomWords) return null
-  const row = (await sql<{ n: string | number }>`SELECT COUNT(*) AS n FROM (SELECT id FROM messages FORCE INDEX (messages_room)
-    WHERE room_id IN (${idList(roomIds)}) LIMIT ${roomWordLimit + 1}) r`.execute(db)).rows[0]
-  const messages = Number(row?.n ?? 0)
-  return messages <= roomWordLimit ? { words: roomIds.map(roomWord), messages } : null
+  return {
+    words: indexed.map((word, i) => ({ word, rows: Number(row?.[`c${i}`] ?? 0) * total / sampled })),
+    roomMessages: Number(row?.rooms ?? 0)
+  }
 }
 
 /**
- * Few, small rooms (see roomWords): FULLTEXT reads only their matching rows, so
- * a word not among the most common goes there at once. A common one is scanned
- * for first, in one step sized by its rate and the rooms' share of the site (the
- * rooms' messages may be spread thinly), then FULLTEXT takes over if it can.
+ * At most `maxRoomWords` rooms holding at most `roomWordLimit` messages:
+ * FULLTEXT with the rooms' words reads only their matching rows, so a word not
+ * among the most common goes there at once. A common one is scanned for first,
+ * in one step sized by its rate and the rooms' share of the site (their messages
+ * may be spread thinly over the table), then FULLTEXT takes over if it can.
+ * Null when the rooms are too many or too big: fulltextNewest goes on as before.
  */
-async function fewRoomsNewest (db: Executor, query: FulltextQuery, indexed: string[], scanned: Array<RawBuilder<unknown>>, state: ScanState, rooms: { words: string[], messages: number }): Promise<number[]> {
-  const estimates = await wordRows(db, indexed, state.newest)
+async function fewRoomsNewest (db: Executor, query: FulltextQuery, indexed: string[], scanned: Array<RawBuilder<unknown>>, state: ScanState): Promise<number[] | null> {
+  const { words: estimates, roomMessages } = await wordRows(db, indexed, state.newest, query.roomIds)
+  if (roomMessages > roomWordLimit) return null
+  const rooms = query.roomIds.map(roomWord)
   const rarest = Math.min(...estimates.map(w => w.rows))
   const words = estimates.filter(w => w.rows <= roomWordBudget).map(w => w.word)
   const others = [...scanned, ...indexed.filter(w => !words.includes(w)).map(wordStart)]
-  if (words.length > 0 && rarest <= roomWordFirst) return await fulltextOlder(db, query, state.upper, words, others, query.limit, rooms.words)
+  if (words.length > 0 && rarest <= roomWordFirst) return await fulltextOlder(db, query, state.upper, words, others, query.limit, rooms)
   const budget = state.budget
-  state.density = Math.min(1, Math.max(rooms.messages, 1) / Math.max(state.newest, 1))
+  state.density = Math.min(1, Math.max(roomMessages, 1) / Math.max(state.newest, 1))
   state.budget = Math.min(budget, firstScan, Math.max(minFirstStep, Math.ceil(2 * query.limit * state.newest / Math.max(rarest, 1))))
   const read = state.budget
   const found = await scanNewest(db, query, [...scanned, ...indexed.map(wordStart)], state)
   if (found.length >= query.limit || state.upper === 0) return found
-  if (words.length > 0) return [...found, ...await fulltextOlder(db, query, state.upper, words, others, query.limit - found.length, rooms.words)]
+  if (words.length > 0) return [...found, ...await fulltextOlder(db, query, state.upper, words, others, query.limit - found.length, rooms)]
   state.budget += budget - read
   return await scanNewest(db, query, [...scanned, ...indexed.map(wordStart)], state, found)
 }
@@ -106,15 +109,17 @@ async function fewRoomsNewest (db: Executor, query: FulltextQuery, indexed: stri
 export async function fulltextNewest (db: Executor, query: FulltextQuery, indexed: string[], scanned: Array<RawBuilder<unknown>>): Promise<number[]> {
   const matches = [...scanned, ...indexed.map(wordStart)]
   const state = await scanStart(db, query.dialect, query.before, query.scanLimit)
-  const rooms = await roomWords(db, query.roomIds)
-  if (rooms !== null) return await fewRoomsNewest(db, query, indexed, scanned, state, rooms)
+  if (query.roomIds.length <= maxRoomWords) {
+    const few = await fewRoomsNewest(db, query, indexed, scanned, state)
+    if (few !== null) return few
+  }
   const first = Math.min(firstScan, state.budget)
   const later = state.budget - first
   state.budget = first
   const found = await scanNewest(db, query, matches, state)
   if (found.length >= query.limit || state.upper === 0) return found
   state.budget += later
-  const rare = (await wordRows(db, indexed, state.newest)).filter(w => w.rows <= fulltextBudget)
+  const rare = (await wordRows(db, indexed, state.newest)).words.filter(w => w.rows <= fulltextBudget)
   const scanCost = (query.limit - found.length) * (first - state.budget + later) / Math.max(found.length, 0.5)
   const fulltextCost = fulltextRowCost * Math.min(...rare.map(w => w.rows))
   if (rare.length > 0 && !(scanCost <= state.budget && scanCost < fulltextCost)) {
