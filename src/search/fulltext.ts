@@ -29,6 +29,8 @@ const fulltextRowCost = 12
  */
 const maxRoomWords = 5
 const roomWordLimit = 50000
+/** Nor when the rooms hold more than this share of the site's messages: their words would filter out little, and their messages lie close together for a scan. */
+const maxRoomShare = 0.25
 /**
  * With room words, FULLTEXT is asked for words expected in at most this many
  * messages of the site (reading a word's list costs a few microseconds a message
@@ -69,7 +71,8 @@ export async function wordRows (db: Executor, indexed: string[], total: number, 
 }
 
 /**
- * At most `maxRoomWords` rooms holding at most `roomWordLimit` messages:
+ * At most `maxRoomWords` rooms holding at most `roomWordLimit` messages, and
+ * at most `maxRoomShare` of the site's:
  * FULLTEXT with the rooms' words reads only their matching rows, so a word not
  * among the most common goes there at once. A common one is scanned for first,
  * in one step sized by its rate and the rooms' share of the site (their messages
@@ -78,7 +81,7 @@ export async function wordRows (db: Executor, indexed: string[], total: number, 
  */
 async function fewRoomsNewest (db: Executor, query: FulltextQuery, indexed: string[], scanned: Array<RawBuilder<unknown>>, state: ScanState): Promise<number[] | null> {
   const { words: estimates, roomMessages } = await wordRows(db, indexed, state.newest, query.roomIds)
-  if (roomMessages > roomWordLimit) return null
+  if (roomMessages > roomWordLimit || roomMessages > maxRoomShare * state.newest) return null
   const rooms = query.roomIds.map(roomWord)
   const rarest = Math.min(...estimates.map(w => w.rows))
   const words = estimates.filter(w => w.rows <= roomWordBudget).map(w => w.word)

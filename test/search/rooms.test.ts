@@ -24,6 +24,15 @@ t.test('a search in few rooms or many: rooms by membership, never by text that l
   t.match(hereId, /^\d+$/)
   await as(app, bob, 'POST', '/api/rooms/here/join')
   await as(app, alice, 'POST', '/api/rooms', { name: 'there', visibility: 'private' })
+  // Room words are used for rooms holding a small share of the site: the rest of the site is elsewhere.
+  const carol = await register(app, 'carol')
+  await as(app, carol, 'POST', '/api/rooms', { name: 'elsewhere' })
+  const { db } = app.database
+  const elsewhere = Number((await db.selectFrom('rooms').select('id').where('name', '=', 'elsewhere').executeTakeFirstOrThrow()).id)
+  // Written straight to the table, with ids far above those the API goes on to give.
+  let next = 1_000_000
+  const filler = Array.from({ length: 1000 }, (_, i) => ({ id: next++, room_id: elsewhere, user_id: Number(carol.user.id), text: `chatter elsewhere ${i}`, client_id: null, created_at: Date.now() }))
+  for (let i = 0; i < filler.length; i += 500) await db.insertInto('messages').values(filler.slice(i, i + 500)).execute()
   await send(alice, 'here', 'kumquat jam, older')
   await send(alice, 'there', `kumquat _room${hereId}_`)
   await send(alice, 'there', `_room${hereId}_ and _room${hereId}_`)
