@@ -166,7 +166,9 @@ function queries (samples: string[]): Record<string, () => { q: string, room?: s
     'Japanese, 2 characters': () => ({ q: slice(pickQ(ja), 2) }),
     'Japanese, 4 characters': () => ({ q: slice(pickQ(ja), 4) }),
     'Japanese + word': () => ({ q: `${slice(pickQ(ja), 3)} ${word([0, 50])}` }),
-    'two Latin letters': () => ({ q: pickQ(['ka', 'lo', 'ti', 'du']) })
+    'two Latin letters': () => ({ q: pickQ(['ka', 'lo', 'ti', 'du']) }),
+    // Last, so the kinds above ask what they asked before it was added.
+    'common word in one room': () => ({ q: word([0, 20]), room: String(1 + Math.floor(queryRandom() * memberRooms)) })
   }
 }
 

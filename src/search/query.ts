@@ -51,9 +51,15 @@ export function splitForFulltext (words: string[]): { indexed: string[], scanned
   return { indexed: words.filter(indexable), scanned: words.filter(w => !indexable(w)) }
 }
 
-/** A boolean-mode query that requires every word, each matching the start of a word. */
-export function fulltextMatch (words: string[]): string {
-  return words.map(w => `+${w}*`).join(' ')
+/**
+ * A boolean-mode query that requires every word, each matching the start of a
+ * word, and, when `rooms` are given, one of those whole words (rooms' words, see fulltext.ts).
+ */
+export function fulltextMatch (words: string[], rooms: string[] = []): string {
+  const required = words.map(w => `+${w}*`)
+  if (rooms.length === 1) required.push(`+${rooms[0] as string}`)
+  if (rooms.length > 1) required.push(`+(${rooms.join(' ')})`)
+  return required.join(' ')
 }
 
 /**
