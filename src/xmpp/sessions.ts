@@ -157,7 +157,7 @@ export class BoshSessions {
       if (s.ended && s.inFlight === 0) this.bySid.delete(s.sid)
       // Idle here; a stored session may be going on at another node, and expires in the table by itself.
       else if (s.idle(now) && s.version !== 0) this.drop(s)
-      else if (s.idle(now)) void this.end(s)
+      else if (s.idle(now)) this.end(s).catch((err: unknown) => { this.ctx.log.warn({ err }, 'could not end a BOSH session') })
     }
     if (now - this.lastExpirySweep >= expirySweepMs) {
       this.lastExpirySweep = now
