@@ -38,6 +38,8 @@ export class BoshSession {
   savedRid: number
   savedCursor: number | null = null
   previousCursor: number | null = null
+  /** The write of the latest answer (src/xmpp/sessions.ts), settled. */
+  saving: Promise<void> = Promise.resolve()
   /** Rebuilt from the table: answers before `savedRid` are not in memory (src/xmpp/sessions.ts). */
   rebuilt = false
   /** Another node answered a later request: this copy is out of date and leaves memory. */

@@ -92,8 +92,15 @@ async function answerAgain (ctx: XmppServices, session: BoshSession, rid: number
   }
   const answer = session.serially(async () => {
     if (rid < session.savedRid || session.previousCursor === null) return boshBody({}).toString()
+    // Up to where that answer went: this node's feed may not have read so far yet.
+    const target = session.savedCursor ?? session.previousCursor
+    const deadline = Date.now() + session.terms.waitSeconds * 1000
     session.xmpp.cursor = session.previousCursor
-    await holdRequest(ctx, session, Session.newDeparture(), arrival.ip, 0)
+    for (;;) {
+      await holdRequest(ctx, session, Session.newDeparture(), arrival.ip, 0)
+      if (session.ended || (session.xmpp.cursor ?? 0) >= target || Date.now() > deadline) break
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
     if (session.ended) {
       await sessions.end(session)
       return terminateBody(session.endCondition)

@@ -60,7 +60,10 @@ export class BoshSessions {
     if (local !== undefined && (local.version === 0 || local.ended)) return local
     if (local !== undefined) {
       const version = await this.store.version(sid)
-      if (version === local.version) return local
+      // Versions only grow: one below this copy's was read before its own latest write, and one
+      // above it may be that write landing before its answer came back (wait for it, then compare).
+      if (version !== null && version > local.version) await local.saving
+      if (version !== null && version <= local.version) return local
       // Ended elsewhere, or moved on by another node: this copy goes.
       this.drop(local)
       if (version === null) return 'item-not-found'
@@ -122,12 +125,13 @@ export class BoshSessions {
     const previousCursor = replay ? session.previousCursor : session.savedCursor
     const fields = { rid: answered, cursor: session.xmpp.cursor, previousCursor, state: sealedState(session) }
     const expiresAt = Date.now() + ((session.pausedFor ?? session.terms.inactivitySeconds) + session.terms.waitSeconds) * 1000
-    if (session.version === 0) {
-      await this.store.insert(session.sid, { ...fields, userId: user.id }, expiresAt)
-      session.version = 1
-    } else if (await this.store.update(session.sid, session.version, fields, expiresAt)) {
-      session.version++
-    } else {
+    const write = session.version === 0
+      ? this.store.insert(session.sid, { ...fields, userId: user.id }, expiresAt).then(() => true)
+      : this.store.update(session.sid, session.version, fields, expiresAt)
+    // The version moves on before `saving` settles, so `current` never mistakes this copy's own write for another node's.
+    const written = write.then(ok => { if (ok) session.version++; return ok })
+    session.saving = written.then(() => {}, () => {})
+    if (!await written) {
       this.drop(session)
       return out.filter(e => !session.fromFeed.has(e))
     }

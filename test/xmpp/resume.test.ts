@@ -75,6 +75,17 @@ t.test('a BOSH session goes on at any node on the same database', async t => {
     t.same(seen, ['one', 'two', 'three'])
   })
 
+  t.test('an answer lost on the way is answered again at another node, from the cursor before it', async t => {
+    t.equal((await as(one, web, 'POST', '/api/rooms/lobby/messages', { text: 'five' })).statusCode, 201)
+    const got: string[] = []
+    await until(on(x, urlOne), 'five', got)
+    t.same(got, ['five'])
+    // The client never read that answer: it sends the same rid again, now to node two.
+    const again = await on(x, urlTwo).post('', '', x.rid)
+    t.same(bodies(again.getChildElements()), ['five'], 'the same events again')
+    t.same(bodies((await x.post('')).getChildElements()), [], 'and then not a third time')
+  })
+
   t.test('a node closed and built again on the same database goes on with the session', async t => {
     await register(one, 'yolanda')
     const three = await buildApp(testConfig(database, env))
