@@ -39,6 +39,14 @@ t.test('a BOSH session goes on at any node on the same database', async t => {
   t.ok(joined.getChildElements().some(s => s.getChild('subject') !== undefined), 'joined on node one')
   const seen: string[] = []
 
+  t.test('the stored session names neither the sid nor the cookie', async t => {
+    const rows = await one.database.db.selectFrom('bosh_sessions').selectAll().execute()
+    t.equal(rows.length, 1)
+    t.not(rows[0]?.id, x.sid)
+    t.notOk(rows[0]?.state.includes('Fe26'), 'the cookie is sealed')
+    t.notOk(JSON.stringify(rows).includes(x.sid))
+  })
+
   t.test('a held request on node two delivers a message sent on node one', async t => {
     const held = on(x, urlTwo).post('')
     t.equal((await as(one, web, 'POST', '/api/rooms/lobby/messages', { text: 'one' })).statusCode, 201)
