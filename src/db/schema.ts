@@ -197,6 +197,18 @@ export interface InvitesTable {
   created_at: Millis
 }
 
+/** A signed-in BOSH session any node can continue (src/xmpp/session-store.ts). */
+export interface BoshSessionsTable {
+  id: string
+  user_id: Id
+  version: ColumnType<number, number, number>
+  rid: ColumnType<string | number, number, number>
+  event_cursor: ColumnType<string | number | null, number | null, number | null>
+  previous_cursor: ColumnType<string | number | null, number | null, number | null>
+  state: string
+  expires_at: Millis
+}
+
 export interface SchemaMigrationsTable {
   name: string
   applied_at: Millis
@@ -224,5 +236,6 @@ export interface Database {
   blocks: BlocksTable
   mentions: MentionsTable
   invites: InvitesTable
+  bosh_sessions: BoshSessionsTable
   schema_migrations: SchemaMigrationsTable
 }

@@ -29,8 +29,23 @@ const maxUnacked = 16
  * releases the held one first, so a hold never blocks the request behind it.
  */
 export class BoshSession {
-  readonly sid = randomBytes(18).toString('base64url')
   readonly outbox: Element[] = []
+  /** Outbox stanzas that came from the event feed: dropped from an answer another node's answer overtook (they go out from the stored cursor). */
+  readonly fromFeed = new WeakSet<Element>()
+  /** The stored row's version this copy last wrote or read; 0 while not stored (before sign-in). */
+  version = 0
+  /** The highest rid answered, and the cursor after it and before it, as stored. */
+  savedRid: number
+  savedCursor: number | null = null
+  previousCursor: number | null = null
+  /** The write of the latest answer (src/xmpp/sessions.ts), settled. */
+  saving: Promise<void> = Promise.resolve()
+  /** Rebuilt from the table: answers before `savedRid` are not in memory (src/xmpp/sessions.ts). */
+  rebuilt = false
+  /** Another node answered a later request: this copy is out of date and leaves memory. */
+  stale = false
+  /** The node is shutting down: held requests answer as usual, and the stored session lives on. */
+  shuttingDown = false
   /** The held request's way out: leaving it answers the request now with what the outbox has. */
   held: ClientDeparture | null = null
   inFlight = 0
@@ -52,7 +67,8 @@ export class BoshSession {
   private lastAnsweredRid: number
   private tail: Promise<unknown> = Promise.resolve()
 
-  constructor (readonly terms: BoshTerms, firstRid: number, readonly xmpp: XmppState) {
+  constructor (readonly terms: BoshTerms, firstRid: number, readonly xmpp: XmppState, readonly sid = randomBytes(18).toString('base64url')) {
+    this.savedRid = firstRid
     this.highestRid = firstRid
     this.contiguousRid = firstRid
     this.lastAnsweredRid = firstRid
@@ -73,6 +89,8 @@ export class BoshSession {
     if (rid <= this.contiguousRid) return 'refuse'
     return 'next'
   }
+
+  hasAnswer (rid: number): boolean { return this.answers.has(rid) }
 
   /** Keeps a request's answer for replay; only the window's worth is kept (with acks, what is not acknowledged yet). */
   remember (rid: number, answer: Promise<string>): void {

@@ -42,26 +42,32 @@ async function respond (ctx: XmppServices, session: BoshSession, body: Element, 
   const arrived = Date.now()
   try {
     return await session.serially(async () => {
-      if (await signedOut(ctx, session)) sessions.end(session, 'policy-violation')
+      if (await signedOut(ctx, session)) await sessions.end(session, 'policy-violation')
       if (session.ended) return terminateBody(session.endCondition)
       if (body.attrs['xmpp:restart'] === 'true') session.outbox.push(...restart(session.xmpp))
       for (const child of body.getChildElements()) session.outbox.push(...await handleElement(ctx, session.xmpp, child, arrival))
       if (body.attrs.type === 'terminate') {
-        sessions.end(session)
+        await sessions.end(session)
         return boshBody({ type: 'terminate' }, session.drain()).toString()
       }
       // §10: the answer to a pause carries no payloads; they wait for the next request.
       if (terms.pause !== null) {
         session.pausedFor = terms.pause
+        await sessions.save(session, terms.rid, [])
         return boshBody({ ack: session.ackFor(terms.rid) }).toString()
       }
       const missing = terms.ack === null ? null : session.missing(terms.ack)
       if (session.outbox.length === 0) {
-        const waitMs = session.polling || missing !== null ? 0 : session.terms.waitSeconds * 1000
+        // An earlier request not answered yet is held on another node (or lost): never keep the client waiting behind it.
+        const earlierOpen = session.savedRid < terms.rid - 1
+        const waitMs = session.polling || missing !== null || earlierOpen || session.shuttingDown ? 0 : session.terms.waitSeconds * 1000
         await holdRequest(ctx, session, departure, arrival.ip, waitMs)
       }
-      if (session.ended) return boshBody({ type: 'terminate', condition: session.endCondition }, session.drain()).toString()
-      const out = session.drain()
+      if (session.ended) {
+        await sessions.end(session)
+        return boshBody({ type: 'terminate', condition: session.endCondition }, session.drain()).toString()
+      }
+      const out = await sessions.save(session, terms.rid, session.drain())
       if (session.polling) session.lastEmptyPoll = isEmpty(body) && out.length === 0 ? arrived : null
       return boshBody({ ack: session.ackFor(terms.rid), report: missing?.report, time: missing?.time }, out).toString()
     })
@@ -70,6 +76,39 @@ async function respond (ctx: XmppServices, session: BoshSession, body: Element, 
     session.inFlight--
     session.touch()
   }
+}
+
+/**
+ * A rid answered before this node rebuilt the session (its answer is not in
+ * memory): the last one answered is answered again from the cursor it
+ * started from, with the events since (the client lost that answer, §14.3);
+ * an earlier one inside the window gets an empty answer (its answer went out
+ * or goes out where it was held); one further back ends the session.
+ */
+async function answerAgain (ctx: XmppServices, session: BoshSession, rid: number, arrival: Arrival, sessions: BoshSessions): Promise<string> {
+  if (rid <= session.savedRid - session.terms.requests) {
+    await sessions.end(session, 'item-not-found')
+    return terminateBody('item-not-found')
+  }
+  const answer = session.serially(async () => {
+    if (rid < session.savedRid || session.previousCursor === null) return boshBody({}).toString()
+    // Up to where that answer went: this node's feed may not have read so far yet.
+    const target = session.savedCursor ?? session.previousCursor
+    const deadline = Date.now() + session.terms.waitSeconds * 1000
+    session.xmpp.cursor = session.previousCursor
+    for (;;) {
+      await holdRequest(ctx, session, Session.newDeparture(), arrival.ip, 0)
+      if (session.ended || (session.xmpp.cursor ?? 0) >= target || Date.now() > deadline) break
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    if (session.ended) {
+      await sessions.end(session)
+      return terminateBody(session.endCondition)
+    }
+    return boshBody({}, await sessions.save(session, rid, session.drain(), true)).toString()
+  })
+  session.remember(rid, answer)
+  return await answer
 }
 
 /** A stream whose sign-in was ended since (logout, revocation, disabled account) stops here. */
@@ -100,18 +139,21 @@ export async function handleBody (ctx: XmppServices, sessions: BoshSessions, bod
   if (body.name !== 'body' || body.attrs.xmlns !== NS.httpbind) return terminateBody('bad-request')
   const sid = body.attrs.sid
   if (sid === undefined) return createSession(ctx, sessions, body, options)
-  const session = sessions.get(sid)
-  if (session === undefined) return terminateBody('item-not-found')
+  const session = await sessions.current(sid)
+  if (typeof session === 'string') return terminateBody(session)
   const rid = parseRid(body.attrs.rid)
+  if (rid !== null && session.rebuilt && rid <= session.savedRid && !session.hasAnswer(rid)) {
+    return await answerAgain(ctx, session, rid, { ip, reply }, sessions)
+  }
   const check = rid === null ? 'refuse' : session.checkRid(rid)
   if (check === 'refuse') {
-    sessions.end(session, 'item-not-found')
+    await sessions.end(session, 'item-not-found')
     return terminateBody('item-not-found')
   }
   if (check !== 'next') return await check
   const broken = violation(session, body)
   if (broken !== null) {
-    sessions.end(session, broken)
+    await sessions.end(session, broken)
     return terminateBody(broken)
   }
   const terms: RequestTerms = { rid: rid as number, pause: parseSeconds(body.attrs.pause), ack: parseRid(body.attrs.ack) }

@@ -36,19 +36,25 @@ export async function holdRequest (ctx: XmppServices, session: BoshSession, depa
       }
       const answer = await ctx.engine.poll({ userId: state.user.id, address: addressKey(ip), cursor: state.cursor, limit: 100, timeoutMs: left, departure })
       state.cursor = answer.cursor
-      for (const json of answer.events) session.outbox.push(...eventStanzas(state, json))
-    } while (session.outbox.length === 0 && !departure.left && !session.ended && deadline > Date.now())
+      for (const json of answer.events) {
+        for (const stanza of eventStanzas(state, json)) {
+          session.fromFeed.add(stanza)
+          session.outbox.push(stanza)
+        }
+      }
+    } while (session.outbox.length === 0 && !departure.left && !session.ended && !session.shuttingDown && deadline > Date.now())
   } catch (err) {
-    // A cursor the stream cannot go on from, or a server going down: the
+    // A server going down: the request answers as it is, and the stored
+    // session goes on elsewhere. A cursor the stream cannot go on from: the
     // session ends and the client starts a new one (docs/XMPP.md).
     if (!(err instanceof AppError)) throw err
+    if (err.code === 'unavailable') {
+      session.shuttingDown = true
+      return
+    }
     session.end()
-    session.endCondition = engineClosingOrGone(err)
+    session.endCondition = 'remote-connection-failed'
   } finally {
     if (session.held === departure) session.held = null
   }
-}
-
-function engineClosingOrGone (err: AppError): string {
-  return err.code === 'unavailable' ? 'system-shutdown' : 'remote-connection-failed'
 }

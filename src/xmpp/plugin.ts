@@ -8,6 +8,7 @@ import type { XmppServices } from './context.js'
 import { boshCors } from './cors.js'
 import { xmppDomains } from './jid.js'
 import { xmppLimits } from './limits.js'
+import { BoshStore } from './session-store.js'
 import { BoshSessions } from './sessions.js'
 import { terminateBody } from './stanzas.js'
 import { parseXml, XmlError } from './xml.js'
@@ -36,7 +37,7 @@ export default async function xmppPlugin (app: FastifyInstance, opts: XmppPlugin
     log: app.log,
     maxHistory: 50
   }
-  const sessions = new BoshSessions(config.maxHeldPolls)
+  const sessions = new BoshSessions(ctx, new BoshStore(app.database.db), config.maxHeldPolls)
   const options: BoshOptions = { maxWaitSeconds: config.pollTimeout, inactivitySeconds: 60, maxPauseSeconds: 120, pollingSeconds: 2 }
   app.addHook('preClose', async () => { sessions.closeAll() })
   const cors = boshCors(config.xmpp.corsOrigins)
