@@ -35,6 +35,8 @@ interface Pending extends SendRequest {
 export class SendBatcher {
   private queue: Pending[] = []
   private flushing = false
+  /** Transactions written so far (the benchmark's batches per second). */
+  batches = 0
 
   constructor (private readonly eventLog: EventLog, private readonly maxBatch = 200) {}
 
@@ -70,6 +72,7 @@ export class SendBatcher {
   }
 
   private async write (batch: Pending[]): Promise<SendResult[]> {
+    this.batches++
     const { result } = await this.eventLog.write(async (trx, pending) => {
       const keyed = batch.filter(p => p.clientId !== null).map(p => ({ userId: Number(p.user.id), clientId: p.clientId as string }))
       const known = await findByClientIds(trx, keyed)

@@ -46,6 +46,9 @@ export class MessageService {
 
   constructor (private readonly deps: MessageServiceDeps) {}
 
+  /** Group-commit transactions of sends so far, for the stats route. */
+  get sendBatches (): number { return this.deps.batcher.batches }
+
   async send (user: AuthUser, ref: string, text: string, clientId: string | null): Promise<SendResult> {
     const { room } = await this.deps.access.writer(ref, user)
     return await this.deps.batcher.send({ roomId: room.id, user: publicUser(user), text, clientId, mentions: await this.mentions(room.id, user.id, text) })
