@@ -16,6 +16,11 @@ export interface AuthUser {
   via: 'cookie' | 'token'
   sessionId: string | null
   tokenId: number | null
+  /**
+   * Read from memory on a route that checks it again in its own transaction
+   * (sends: see SendBatcher): memory may be a moment behind a revocation.
+   */
+  unverified?: true
 }
 
 interface CachedUser {

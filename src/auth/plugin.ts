@@ -16,6 +16,12 @@ declare module 'fastify' {
     public?: boolean
     /** Credentials may be checked from memory (polls: kept fresh by the event stream). */
     authFromCache?: boolean
+    /**
+     * A bearer token memory accepts is taken from memory, marked `unverified`:
+     * the handler checks it again in the transaction that acts on it (sends).
+     * Memory's refusals and misses are read from the database, as on any route.
+     */
+    authFromCacheVerifiedLater?: boolean
     /** An account route: a bearer token gets 403, so a leaked token cannot take the account over. */
     sessionOnly?: boolean
   }
@@ -100,6 +106,30 @@ export default fp(async function authPlugin (app: FastifyInstance, opts: AuthPlu
     const cached = config.authFromCache === true
     const cookie = bearer === null ? request.cookies[sessionCookieName] : undefined
     const hasCookie = cookie !== undefined && cookie !== ''
+    if (bearer !== null && config.authFromCacheVerifiedLater === true) {
+      const accept = (user: AuthUser): void => {
+        user.unverified = true
+        request.user = user
+        done(verdict(config, bearer, user))
+      }
+      const known = opts.auth.cachedFromBearer(bearer)
+      if (known !== undefined && known !== null) {
+        accept(known)
+        return
+      }
+      // Not (all) in memory: read what is missing, which fills memory for the
+      // next request. A refusal is confirmed from the database alone.
+      opts.auth.fromBearer(bearer, true).then(async user => {
+        if (user !== null) {
+          accept(user)
+          return
+        }
+        const fresh = await opts.auth.fromBearer(bearer, false)
+        request.user = fresh
+        done(verdict(config, bearer, fresh))
+      }).catch(done)
+      return
+    }
     if (cached) {
       const known = bearer !== null ? opts.auth.cachedFromBearer(bearer) : hasCookie ? opts.auth.cachedFromCookie(cookie) : null
       if (known !== undefined) {

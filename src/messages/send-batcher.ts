@@ -3,7 +3,7 @@ import type { PublicUser } from '../events/event.js'
 import { linkToMessage, type AttachmentJson } from '../attachments/repository.js'
 import { isDuplicateKey } from '../db/errors.js'
 import { eventJson } from '../events/event.js'
-import { eventsById, findByClientIds, insertMentions, insertMessages } from './repository.js'
+import { checkSenders, eventsById, findByClientIds, insertMentions, insertMessages } from './repository.js'
 
 export interface SendRequest {
   roomId: number
@@ -14,10 +14,25 @@ export interface SendRequest {
   attachments?: { ids: number[], json: AttachmentJson[] }
   /** Ids of the room's members the text mentions. */
   mentions?: number[]
+  /**
+   * The sender's token and membership came from memory: checked again in the
+   * transaction (repository.checkSenders), which then also supplies the user
+   * as stored. A send that fails the check is not stored and rejects with
+   * SenderCheckFailed, for the caller to check the slow way.
+   */
+  check?: { tokenId: number }
+}
+
+/** A send whose remembered credentials or membership no longer hold (nothing was stored). */
+export class SenderCheckFailed extends Error {
+  override name = 'SenderCheckFailed'
 }
 
 /** The message event's JSON, and whether this call stored it (false: a repeated clientId). */
 export interface SendResult { json: string, created: boolean }
+
+/** What a batch did with one send: stored or found (a result), or refused by the check. */
+type Outcome = SendResult | SenderCheckFailed
 
 interface Pending extends SendRequest {
   resolve: (r: SendResult) => void
@@ -54,12 +69,12 @@ export class SendBatcher {
         const batch = this.queue.splice(0, this.maxBatch)
         try {
           const results = await this.write(batch)
-          batch.forEach((p, i) => p.resolve(results[i] as SendResult))
+          batch.forEach((p, i) => settle(p, results[i] as Outcome))
         } catch (err) {
           if (isDuplicateKey(err) && batch.length > 1) {
             // One message clashed with a stored one in a way the check missed: settle
             // each on its own, so one sender can never fail everyone else's sends.
-            for (const p of batch) await this.write([p]).then(r => p.resolve(r[0] as SendResult), p.reject)
+            for (const p of batch) await this.write([p]).then(r => settle(p, r[0] as Outcome), p.reject)
             continue
           }
           // Nothing of the batch was stored: each sender gets the error (503 when the database is away).
@@ -71,9 +86,24 @@ export class SendBatcher {
     }
   }
 
-  private async write (batch: Pending[]): Promise<SendResult[]> {
+  private async write (all: Pending[]): Promise<Outcome[]> {
     this.batches++
     const { result } = await this.eventLog.write(async (trx, pending) => {
+      // Under the counter lock, so a revocation, leave or archive that wrote
+      // its event before this batch is seen; one that comes later is ordered after it.
+      const checks = all.flatMap(p => p.check === undefined ? [] : [{ tokenId: p.check.tokenId, userId: Number(p.user.id), roomId: p.roomId }])
+      const passed = await checkSenders(trx, checks)
+      const refused = new Set<Pending>()
+      const batch: Pending[] = []
+      for (const p of all) {
+        if (p.check === undefined) {
+          batch.push(p)
+          continue
+        }
+        const found = passed.get(`${p.check.tokenId}:${p.roomId}`)
+        if (found === undefined || found.userId !== Number(p.user.id)) refused.add(p)
+        else batch.push({ ...p, user: found.user })
+      }
       const keyed = batch.filter(p => p.clientId !== null).map(p => ({ userId: Number(p.user.id), clientId: p.clientId as string }))
       const known = await findByClientIds(trx, keyed)
       const outcomes: Array<{ id: number, json: string | null }> = []
@@ -105,10 +135,17 @@ export class SendBatcher {
       // failure here must undo the batch, not report stored messages as lost.
       const fresh = new Map(outcomes.filter(o => o.json !== null).map(o => [o.id, o.json as string]))
       const earlier = await eventsById(trx, outcomes.filter(o => o.json === null && !fresh.has(o.id)).map(o => o.id))
-      return outcomes.map(o => o.json !== null
+      const results = outcomes.map((o): SendResult => o.json !== null
         ? { json: o.json, created: true }
         : { json: fresh.get(o.id) ?? earlier.get(o.id) ?? '', created: false })
+      let next = 0
+      return all.map((p): Outcome => refused.has(p) ? new SenderCheckFailed('sender check failed') : results[next++] as SendResult)
     })
     return result
   }
+}
+
+function settle (p: Pending, outcome: Outcome): void {
+  if (outcome instanceof SenderCheckFailed) p.reject(outcome)
+  else p.resolve(outcome)
 }
