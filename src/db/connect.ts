@@ -136,6 +136,17 @@ export async function lockEventCounter (trx: Tx, dialect: Dialect): Promise<numb
   return Number(row.last_id)
 }
 
+/**
+ * MySQL only: locks the event counter row like lockEventCounter and advances
+ * it by `count` in the same statement (LAST_INSERT_ID(expr) hands the new value
+ * back in the answer); returns the new last id. A rollback undoes the advance.
+ */
+export async function reserveEventIds (trx: Tx, count: number): Promise<number> {
+  const result = await sql`UPDATE event_seq SET last_id = LAST_INSERT_ID(last_id + ${count}) WHERE id = 1`.execute(trx)
+  if (result.insertId === undefined || Number(result.numAffectedRows ?? 1n) !== 1) throw new Error('event_seq has no row 1')
+  return Number(result.insertId)
+}
+
 export async function pingDatabase (db: Db): Promise<void> {
   await sql`SELECT 1`.execute(db)
 }

@@ -1,4 +1,4 @@
-import { inTransaction, lockEventCounter, type Dialect, type Db, type Tx } from '../db/connect.js'
+import { inTransaction, lockEventCounter, reserveEventIds, type Dialect, type Db, type Tx } from '../db/connect.js'
 import { membershipChange, type NewEvent, type StoredEvent } from './event.js'
 
 /**
@@ -31,11 +31,22 @@ export interface EventLogDeps { db: Db, dialect: Dialect }
 export class EventLog {
   constructor (private readonly deps: EventLogDeps, private readonly onCommitted: (lastId: number) => void) {}
 
-  async write<T> (fn: (trx: Tx, pending: PendingEvents) => Promise<T>): Promise<{ result: T, events: StoredEvent[] }> {
+  /**
+   * `expected`: how many events the transaction will most likely append (a
+   * batch of sends). On MySQL the counter is then locked and advanced by that
+   * many in one statement, which saves the final update; if the transaction
+   * appends another number, the counter is set right before it commits, so ids
+   * stay dense either way.
+   */
+  async write<T> (fn: (trx: Tx, pending: PendingEvents) => Promise<T>, expected = 0): Promise<{ result: T, events: StoredEvent[] }> {
     const out = await inTransaction(this.deps, async (trx) => {
-      const last = await lockEventCounter(trx, this.deps.dialect)
+      const reserved = expected > 0 && this.deps.dialect === 'mysql'
+      const last = reserved ? await reserveEventIds(trx, expected) - expected : await lockEventCounter(trx, this.deps.dialect)
       const pending = new PendingEvents(last, Date.now())
       const result = await fn(trx, pending)
+      if (reserved && pending.last !== last + expected) {
+        await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
+      }
       if (pending.events.length > 0) {
         await trx.insertInto('events').values(pending.events.map(e => ({
           id: e.id,
@@ -47,7 +58,7 @@ export class EventLog {
           created_at: e.createdAt
         }))).execute()
         await recordMembershipSpans(trx, pending.events)
-        await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
+        if (!reserved) await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
       }
       return { result, events: pending.events }
     })

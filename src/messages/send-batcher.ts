@@ -140,7 +140,7 @@ export class SendBatcher {
         : { json: fresh.get(o.id) ?? earlier.get(o.id) ?? '', created: false })
       let next = 0
       return all.map((p): Outcome => refused.has(p) ? new SenderCheckFailed('sender check failed') : results[next++] as SendResult)
-    })
+    }, all.length)
     return result
   }
 }
