@@ -1,4 +1,4 @@
-import { inTransaction, lockEventCounter, reserveEventIds, type Dialect, type Db, type Tx } from '../db/connect.js'
+import { inTransaction, insertRows, lockEventCounter, reserveEventIds, type Dialect, type Db, type Tx } from '../db/connect.js'
 import { membershipChange, type NewEvent, type StoredEvent } from './event.js'
 
 /**
@@ -48,15 +48,15 @@ export class EventLog {
         await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
       }
       if (pending.events.length > 0) {
-        await trx.insertInto('events').values(pending.events.map(e => ({
-          id: e.id,
-          room_id: e.roomId,
-          user_id: e.user.id,
-          target_user_id: e.targetUserId ?? null,
-          type: e.type,
-          body: e.payload === undefined || Object.keys(e.payload).length === 0 ? null : JSON.stringify(e.payload),
-          created_at: e.createdAt
-        }))).execute()
+        await insertRows(trx, 'events', ['id', 'room_id', 'user_id', 'target_user_id', 'type', 'body', 'created_at'], pending.events.map(e => [
+          e.id,
+          e.roomId,
+          e.user.id,
+          e.targetUserId ?? null,
+          e.type,
+          e.payload === undefined || Object.keys(e.payload).length === 0 ? null : JSON.stringify(e.payload),
+          e.createdAt
+        ]))
         await recordMembershipSpans(trx, pending.events)
         if (!reserved) await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
       }

@@ -1,4 +1,4 @@
-import type { Executor } from '../db/connect.js'
+import { insertRows, type Executor } from '../db/connect.js'
 import { attachmentsByMessage, type AttachmentJson } from '../attachments/repository.js'
 import type { Static } from 'typebox'
 import type { EventRow } from '../db/rows.js'
@@ -25,10 +25,8 @@ export async function findMessage (db: Executor, roomId: number, id: number): Pr
 }
 
 export async function insertMessages (db: Executor, rows: Array<{ id: number, roomId: number, userId: number, text: string, clientId: string | null, createdAt: number }>): Promise<void> {
-  if (rows.length === 0) return
-  await db.insertInto('messages').values(rows.map(r => ({
-    id: r.id, room_id: r.roomId, user_id: r.userId, text: r.text, client_id: r.clientId, created_at: r.createdAt
-  }))).execute()
+  await insertRows(db, 'messages', ['id', 'room_id', 'user_id', 'text', 'client_id', 'created_at'],
+    rows.map(r => [r.id, r.roomId, r.userId, r.text, r.clientId, r.createdAt]))
 }
 
 /** Who each message mentions, for counting unread mentions. */
