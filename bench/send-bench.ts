@@ -16,6 +16,7 @@
 import { parseArgs } from 'node:util'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
+import { readdirSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { Pool } from 'undici'
 import mysql from 'mysql2/promise'
@@ -205,21 +206,34 @@ function mariadbPid (): number | null {
   return Number.isInteger(pid) && pid > 0 ? pid : null
 }
 
+/** CPU of every mariadbd thread (µs by thread id), from /proc. */
+function threadCpu (pid: number | null): Map<number, number> {
+  const out = new Map<number, number>()
+  if (pid === null) return out
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const v = cpuMicros(`${pid}/task/${tid}`)
+      if (Number.isFinite(v)) out.set(Number(tid), v)
+    }
+  } catch { /* gone */ }
+  return out
+}
+
 /**
- * CPU of the mariadbd threads serving this run's database (its connections),
- * from /proc: unlike the whole process it is not inflated by other clients of
- * the database server; it leaves out background threads (page cleaner, purge).
+ * CPU the mariadbd threads serving this run's database (its connections at
+ * the end) spent since `start`: unlike the whole process it is not inflated by
+ * other clients of the database server; it leaves out background threads
+ * (page cleaner, purge). A thread taken from the thread cache during the
+ * window counts from the start snapshot, not its whole life.
  */
-async function connectionThreadsCpu (db: BenchDatabase, pid: number | null): Promise<number> {
+async function connectionThreadsCpu (db: BenchDatabase, pid: number | null, start: Map<number, number>): Promise<number> {
   if (db.url === undefined || pid === null) return NaN
+  const now = threadCpu(pid)
   const conn = await mysql.createConnection(db.url)
   try {
     const [rows] = await conn.query('SELECT TID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()')
     let sum = 0
-    for (const r of rows as Array<{ TID: number }>) {
-      const v = cpuMicros(`${pid}/task/${r.TID}`)
-      if (Number.isFinite(v)) sum += v
-    }
+    for (const r of rows as Array<{ TID: number }>) sum += (now.get(Number(r.TID)) ?? 0) - (start.get(Number(r.TID)) ?? 0)
     return sum
   } finally {
     await conn.end()
@@ -304,7 +318,7 @@ async function scenario (setup: Setup, polls: number, index: number): Promise<Re
   let startDbCpu = NaN
   let startGen = NaN
   let startStatus: Record<string, number> = {}
-  let startConnCpu = NaN
+  let startThreads = new Map<number, number>()
   const loadStart = loadavg()[0] ?? NaN
   const markStart = (async () => {
     await sleep(Math.max(0, windowStart - performance.now()))
@@ -312,7 +326,7 @@ async function scenario (setup: Setup, polls: number, index: number): Promise<Re
     startDbCpu = dbPid === null ? NaN : cpuMicros(dbPid)
     startSample = await node.sample()
     startStatus = await globalStatus(setup.db)
-    startConnCpu = await connectionThreadsCpu(setup.db, dbPid)
+    startThreads = threadCpu(dbPid)
   })()
 
   await Promise.all(Array.from({ length: opts.senders }, async (_, s) => {
@@ -359,7 +373,7 @@ async function scenario (setup: Setup, polls: number, index: number): Promise<Re
   const endGen = selfCpuMicros()
   const endDbCpu = dbPid === null ? NaN : cpuMicros(dbPid)
   const endStatus = await globalStatus(setup.db)
-  const endConnCpu = await connectionThreadsCpu(setup.db, dbPid)
+  const connCpu = await connectionThreadsCpu(setup.db, dbPid, startThreads)
   const loadEnd = loadavg()[0] ?? NaN
   const windowSecs = (endSample.at - (startSample as Sample | null ?? endSample).at) / 1000
   await sendPool.close()
@@ -384,7 +398,7 @@ async function scenario (setup: Setup, polls: number, index: number): Promise<Re
     hist,
     serverCpu: s0 === null ? NaN : (cpu(endSample) - cpu(s0)) / inWindow,
     dbCpu: (endDbCpu - startDbCpu) / inWindow,
-    dbConnCpu: (endConnCpu - startConnCpu) / inWindow,
+    dbConnCpu: connCpu / inWindow,
     genCpu: (endGen - startGen) / inWindow,
     statements: (endSample.stats?.dbQueries ?? NaN) - (s0?.stats?.dbQueries ?? NaN),
     batches: (endSample.stats?.sendBatches ?? NaN) - (s0?.stats?.sendBatches ?? NaN),

@@ -21,6 +21,19 @@ export class PendingEvents {
 
 export interface EventLogDeps { db: Db, dialect: Dialect }
 
+/** For a writer that overlaps its transactions (SendBatcher). */
+export interface WriteHooks {
+  /**
+   * Reads that need no lock, run in the transaction before it queues for the
+   * counter lock (so while the writer before holds it). On SQLite right after
+   * the lock instead: a read before the write lock could lose its snapshot to
+   * another process's commit.
+   */
+  beforeLock?: (trx: Tx) => Promise<void>
+  /** Called once the transaction holds the counter lock (every attempt). */
+  locked?: () => void
+}
+
 /**
  * The only way events are written. The transaction locks the counter row first,
  * so all event writers across every process and node run one after another and
@@ -38,10 +51,14 @@ export class EventLog {
    * appends another number, the counter is set right before it commits, so ids
    * stay dense either way.
    */
-  async write<T> (fn: (trx: Tx, pending: PendingEvents) => Promise<T>, expected = 0): Promise<{ result: T, events: StoredEvent[] }> {
+  async write<T> (fn: (trx: Tx, pending: PendingEvents) => Promise<T>, expected = 0, hooks: WriteHooks = {}): Promise<{ result: T, events: StoredEvent[] }> {
     const out = await inTransaction(this.deps, async (trx) => {
-      const reserved = expected > 0 && this.deps.dialect === 'mysql'
+      const mysql = this.deps.dialect === 'mysql'
+      if (mysql) await hooks.beforeLock?.(trx)
+      const reserved = expected > 0 && mysql
       const last = reserved ? await reserveEventIds(trx, expected) - expected : await lockEventCounter(trx, this.deps.dialect)
+      hooks.locked?.()
+      if (!mysql) await hooks.beforeLock?.(trx)
       const pending = new PendingEvents(last, Date.now())
       const result = await fn(trx, pending)
       if (reserved && pending.last !== last + expected) {

@@ -1,3 +1,4 @@
+import type { Tx } from '../db/connect.js'
 import type { EventLog } from '../events/event-log.js'
 import type { PublicUser } from '../events/event.js'
 import { linkToMessage, type AttachmentJson } from '../attachments/repository.js'
@@ -42,14 +43,18 @@ interface Pending extends SendRequest {
 /**
  * Group commit for sends. Event ids are handed out under one lock, so writers
  * take turns; instead of one transaction per message, the sends that arrive
- * while a transaction runs all go into the next one. A clientId seen before
- * (in the database or earlier in the batch) returns the first event instead of
- * storing a second: checked under the counter lock, so retries that race on
- * different nodes still store one message.
+ * while a transaction runs all go into the next one. That next transaction
+ * opens as soon as the one before holds the lock: it checks its senders
+ * meanwhile and then waits for the lock, so only the statements that need the
+ * lock are on the critical path. A clientId seen before (in the database or
+ * earlier in the batch) returns the first event instead of storing a second:
+ * checked under the counter lock, so retries that race on different nodes
+ * still store one message.
  */
 export class SendBatcher {
   private queue: Pending[] = []
-  private flushing = false
+  /** A batch has opened its transaction and does not hold the lock yet: the next one waits. */
+  private opening = false
   /** Transactions written so far (the benchmark's batches per second). */
   batches = 0
 
@@ -58,41 +63,50 @@ export class SendBatcher {
   async send (request: SendRequest): Promise<SendResult> {
     return await new Promise<SendResult>((resolve, reject) => {
       this.queue.push({ ...request, resolve, reject })
-      if (!this.flushing) this.flush().catch(() => {})
+      this.next()
     })
   }
 
-  private async flush (): Promise<void> {
-    this.flushing = true
+  /** Starts a batch unless one is still opening (at most one holds the lock, one waits for it). */
+  private next (): void {
+    if (this.opening || this.queue.length === 0) return
+    this.opening = true
+    const batch = this.queue.splice(0, this.maxBatch)
+    let released = false
+    const locked = (): void => {
+      if (released) return
+      released = true
+      this.opening = false
+      this.next()
+    }
+    this.settle(batch, locked).catch(() => {}).finally(locked)
+  }
+
+  private async settle (batch: Pending[], locked: () => void): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch)
-        try {
-          const results = await this.write(batch)
-          batch.forEach((p, i) => settle(p, results[i] as Outcome))
-        } catch (err) {
-          if (isDuplicateKey(err) && batch.length > 1) {
-            // One message clashed with a stored one in a way the check missed: settle
-            // each on its own, so one sender can never fail everyone else's sends.
-            for (const p of batch) await this.write([p]).then(r => settle(p, r[0] as Outcome), p.reject)
-            continue
-          }
-          // Nothing of the batch was stored: each sender gets the error (503 when the database is away).
-          for (const p of batch) p.reject(err)
-        }
+      const results = await this.write(batch, locked)
+      batch.forEach((p, i) => settleOne(p, results[i] as Outcome))
+    } catch (err) {
+      locked()
+      if (isDuplicateKey(err) && batch.length > 1) {
+        // One message clashed with a stored one in a way the check missed: settle
+        // each on its own, so one sender can never fail everyone else's sends.
+        for (const p of batch) await this.write([p]).then(r => settleOne(p, r[0] as Outcome), p.reject)
+        return
       }
-    } finally {
-      this.flushing = false
+      // Nothing of the batch was stored: each sender gets the error (503 when the database is away).
+      for (const p of batch) p.reject(err)
     }
   }
 
-  private async write (all: Pending[]): Promise<Outcome[]> {
+  private async write (all: Pending[], locked?: () => void): Promise<Outcome[]> {
     this.batches++
+    const checks = all.flatMap(p => p.check === undefined ? [] : [{ tokenId: p.check.tokenId, userId: Number(p.user.id), roomId: p.roomId }])
+    let passed = new Map<string, { userId: number, user: PublicUser }>()
+    // In the transaction, before it queues for the lock: what the request's
+    // authentication and room lookup would have read just before the batch.
+    const beforeLock = async (trx: Tx): Promise<void> => { passed = await checkSenders(trx, checks) }
     const { result } = await this.eventLog.write(async (trx, pending) => {
-      // Under the counter lock, so a revocation, leave or archive that wrote
-      // its event before this batch is seen; one that comes later is ordered after it.
-      const checks = all.flatMap(p => p.check === undefined ? [] : [{ tokenId: p.check.tokenId, userId: Number(p.user.id), roomId: p.roomId }])
-      const passed = await checkSenders(trx, checks)
       const refused = new Set<Pending>()
       const batch: Pending[] = []
       for (const p of all) {
@@ -140,12 +154,12 @@ export class SendBatcher {
         : { json: fresh.get(o.id) ?? earlier.get(o.id) ?? '', created: false })
       let next = 0
       return all.map((p): Outcome => refused.has(p) ? new SenderCheckFailed('sender check failed') : results[next++] as SendResult)
-    }, all.length)
+    }, all.length, { beforeLock, locked })
     return result
   }
 }
 
-function settle (p: Pending, outcome: Outcome): void {
+function settleOne (p: Pending, outcome: Outcome): void {
   if (outcome instanceof SenderCheckFailed) p.reject(outcome)
   else p.resolve(outcome)
 }
