@@ -23,8 +23,8 @@ try {
   ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
 } catch { /* keep 100 */ }
 
-/** User+system CPU of a process in microseconds, from /proc/<pid>/stat. */
-export function cpuMicros (pid: number): number {
+/** User+system CPU of a process (or `pid/task/tid`, one thread) in microseconds, from /proc/<pid>/stat. */
+export function cpuMicros (pid: number | string): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // The command name (field 2) may contain spaces and parentheses: split

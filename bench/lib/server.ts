@@ -57,6 +57,8 @@ export interface ServerStats {
   /** Microseconds, from process.cpuUsage(). */
   cpuUser: number
   cpuSystem: number
+  /** Group-commit transactions of sends so far (NaN when the server does not say). */
+  sendBatches: number
 }
 
 /** One sample of a server's cost: its own report when it has one, /proc always. */
@@ -124,7 +126,8 @@ export class ServerNode {
         dbQueries: Number(body.dbQueries),
         rss: Number(body.rss),
         cpuUser: Number(body.cpuUser),
-        cpuSystem: Number(body.cpuSystem)
+        cpuSystem: Number(body.cpuSystem),
+        sendBatches: Number(body.sendBatches)
       }
     } catch (err) {
       console.error(`[${this.name}] stats: ${(err as Error).message}`)

@@ -16,6 +16,11 @@ export interface AuthUser {
   via: 'cookie' | 'token'
   sessionId: string | null
   tokenId: number | null
+  /**
+   * Read from memory on a route that checks it again in its own transaction
+   * (sends: see SendBatcher): memory may be a moment behind a revocation.
+   */
+  unverified?: true
 }
 
 interface CachedUser {
@@ -37,7 +42,8 @@ const tokenTouchEveryMs = 60000
 /**
  * Turns a request's cookie or bearer token into its user. Polls come often, so
  * they read from a cache that the event stream keeps fresh on every node;
- * other requests read the database.
+ * sends with a bearer token do too, and check it again in the send's
+ * transaction (MessageService.send); other requests read the database.
  */
 export class CredentialResolver {
   private readonly userCache = new LoadOnceCache<number, CachedUser>(idleEvictMs)

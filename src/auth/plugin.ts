@@ -16,6 +16,12 @@ declare module 'fastify' {
     public?: boolean
     /** Credentials may be checked from memory (polls: kept fresh by the event stream). */
     authFromCache?: boolean
+    /**
+     * A bearer token memory accepts is taken from memory, marked `unverified`:
+     * the handler checks it again in the transaction that acts on it (sends).
+     * Memory's refusals and misses are read from the database, as on any route.
+     */
+    authFromCacheVerifiedLater?: boolean
     /** An account route: a bearer token gets 403, so a leaked token cannot take the account over. */
     sessionOnly?: boolean
   }
@@ -69,6 +75,35 @@ function verdict (config: FastifyContextConfig, bearer: string | null, user: Aut
 }
 
 /**
+ * A route that checks the caller again in its own transaction (sends): a
+ * bearer token memory accepts is taken from memory and marked `unverified`.
+ * Not (all) in memory: what is missing is read, which fills memory for the
+ * next request. A refusal is confirmed from the database alone.
+ */
+function bearerVerifiedLater (auth: AuthService, request: FastifyRequest, bearer: string, done: (err?: Error) => void): void {
+  const config = request.routeOptions.config
+  const accept = (user: AuthUser): void => {
+    user.unverified = true
+    request.user = user
+    done(verdict(config, bearer, user))
+  }
+  const known = auth.cachedFromBearer(bearer)
+  if (known !== undefined && known !== null) {
+    accept(known)
+    return
+  }
+  auth.fromBearer(bearer, true).then(async user => {
+    if (user !== null) {
+      accept(user)
+      return
+    }
+    const fresh = await auth.fromBearer(bearer, false)
+    request.user = fresh
+    done(verdict(config, bearer, fresh))
+  }).catch(done)
+}
+
+/**
  * Reads credentials on every API request, in one place: CSRF first (a browser
  * write from another origin never reaches a handler), then a bearer token or
  * the session cookie. Polls whose credentials memory already knows are
@@ -100,6 +135,10 @@ export default fp(async function authPlugin (app: FastifyInstance, opts: AuthPlu
     const cached = config.authFromCache === true
     const cookie = bearer === null ? request.cookies[sessionCookieName] : undefined
     const hasCookie = cookie !== undefined && cookie !== ''
+    if (bearer !== null && config.authFromCacheVerifiedLater === true) {
+      bearerVerifiedLater(opts.auth, request, bearer, done)
+      return
+    }
     if (cached) {
       const known = bearer !== null ? opts.auth.cachedFromBearer(bearer) : hasCookie ? opts.auth.cachedFromCookie(cookie) : null
       if (known !== undefined) {

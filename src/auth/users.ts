@@ -35,6 +35,13 @@ export async function findUserById (db: Executor, id: number): Promise<UserRecor
   return row === undefined ? undefined : toUser(row)
 }
 
+/** The owner of an API token, by the token's id. */
+export async function findUserByToken (db: Executor, tokenId: number): Promise<UserRecord | undefined> {
+  const row = await db.selectFrom('api_tokens as t').innerJoin('users as u', 'u.id', 't.user_id')
+    .select(columns.map(c => `u.${c}` as const)).where('t.id', '=', tokenId).executeTakeFirst()
+  return row === undefined ? undefined : toUser(row)
+}
+
 export async function findUserByUsername (db: Executor, username: string): Promise<UserRecord | undefined> {
   const row = await db.selectFrom('users').select(columns).where('username', '=', username.toLowerCase()).executeTakeFirst()
   return row === undefined ? undefined : toUser(row)

@@ -1,4 +1,4 @@
-import { Kysely, MysqlDialect, SqliteDialect, sql, type Transaction } from 'kysely'
+import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect, sql, type Transaction } from 'kysely'
 import type { PoolOptions } from 'mysql2'
 import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -141,6 +141,30 @@ export async function lockEventCounter (trx: Tx, dialect: Dialect): Promise<numb
   await trx.updateTable('event_seq').set({ last_id: sql<number>`last_id` }).where('id', '=', 1).execute()
   const row = await trx.selectFrom('event_seq').select('last_id').where('id', '=', 1).executeTakeFirstOrThrow()
   return Number(row.last_id)
+}
+
+/**
+ * MySQL only: locks the event counter row like lockEventCounter and advances
+ * it by `count` in the same statement (LAST_INSERT_ID(expr) hands the new value
+ * back in the answer); returns the new last id. A rollback undoes the advance.
+ */
+export async function reserveEventIds (trx: Tx, count: number): Promise<number> {
+  const result = await sql`UPDATE event_seq SET last_id = LAST_INSERT_ID(last_id + ${count}) WHERE id = 1`.execute(trx)
+  if (result.insertId === undefined || Number(result.numAffectedRows ?? 1n) !== 1) throw new Error('event_seq has no row 1')
+  return Number(result.insertId)
+}
+
+/**
+ * A multi-row INSERT written out directly: the statement kysely's builder
+ * would compile, without building and visiting a node per value (sends insert
+ * a few hundred values per batch). Names come from the schema's types; values
+ * are parameters.
+ */
+export async function insertRows<T extends keyof Database & string> (db: Executor, table: T, columns: ReadonlyArray<keyof Database[T] & string>, rows: unknown[][]): Promise<void> {
+  if (rows.length === 0) return
+  const tuple = `(${columns.map(() => '?').join(', ')})`
+  const text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`
+  await db.executeQuery(CompiledQuery.raw(text, rows.flat()))
 }
 
 export async function pingDatabase (db: Db): Promise<void> {

@@ -1,4 +1,4 @@
-import { inTransaction, lockEventCounter, type Dialect, type Db, type Tx } from '../db/connect.js'
+import { inTransaction, insertRows, lockEventCounter, reserveEventIds, type Dialect, type Db, type Tx } from '../db/connect.js'
 import { membershipChange, type NewEvent, type StoredEvent } from './event.js'
 
 /**
@@ -21,6 +21,19 @@ export class PendingEvents {
 
 export interface EventLogDeps { db: Db, dialect: Dialect }
 
+/** For a writer that overlaps its transactions (SendBatcher). */
+export interface WriteHooks {
+  /**
+   * Reads that need no lock, run in the transaction before it queues for the
+   * counter lock (so while the writer before holds it). On SQLite right after
+   * the lock instead: a read before the write lock could lose its snapshot to
+   * another process's commit.
+   */
+  beforeLock?: (trx: Tx) => Promise<void>
+  /** Called once the transaction holds the counter lock (every attempt). */
+  locked?: () => void
+}
+
 /**
  * The only way events are written. The transaction locks the counter row first,
  * so all event writers across every process and node run one after another and
@@ -31,23 +44,38 @@ export interface EventLogDeps { db: Db, dialect: Dialect }
 export class EventLog {
   constructor (private readonly deps: EventLogDeps, private readonly onCommitted: (lastId: number) => void) {}
 
-  async write<T> (fn: (trx: Tx, pending: PendingEvents) => Promise<T>): Promise<{ result: T, events: StoredEvent[] }> {
+  /**
+   * `expected`: how many events the transaction will most likely append (a
+   * batch of sends). On MySQL the counter is then locked and advanced by that
+   * many in one statement, which saves the final update; if the transaction
+   * appends another number, the counter is set right before it commits, so ids
+   * stay dense either way.
+   */
+  async write<T> (fn: (trx: Tx, pending: PendingEvents) => Promise<T>, expected = 0, hooks: WriteHooks = {}): Promise<{ result: T, events: StoredEvent[] }> {
     const out = await inTransaction(this.deps, async (trx) => {
-      const last = await lockEventCounter(trx, this.deps.dialect)
+      const mysql = this.deps.dialect === 'mysql'
+      if (mysql) await hooks.beforeLock?.(trx)
+      const reserved = expected > 0 && mysql
+      const last = reserved ? await reserveEventIds(trx, expected) - expected : await lockEventCounter(trx, this.deps.dialect)
+      hooks.locked?.()
+      if (!mysql) await hooks.beforeLock?.(trx)
       const pending = new PendingEvents(last, Date.now())
       const result = await fn(trx, pending)
-      if (pending.events.length > 0) {
-        await trx.insertInto('events').values(pending.events.map(e => ({
-          id: e.id,
-          room_id: e.roomId,
-          user_id: e.user.id,
-          target_user_id: e.targetUserId ?? null,
-          type: e.type,
-          body: e.payload === undefined || Object.keys(e.payload).length === 0 ? null : JSON.stringify(e.payload),
-          created_at: e.createdAt
-        }))).execute()
-        await recordMembershipSpans(trx, pending.events)
+      if (reserved && pending.last !== last + expected) {
         await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
+      }
+      if (pending.events.length > 0) {
+        await insertRows(trx, 'events', ['id', 'room_id', 'user_id', 'target_user_id', 'type', 'body', 'created_at'], pending.events.map(e => [
+          e.id,
+          e.roomId,
+          e.user.id,
+          e.targetUserId ?? null,
+          e.type,
+          e.payload === undefined || Object.keys(e.payload).length === 0 ? null : JSON.stringify(e.payload),
+          e.createdAt
+        ]))
+        await recordMembershipSpans(trx, pending.events)
+        if (!reserved) await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
       }
       return { result, events: pending.events }
     })

@@ -1,8 +1,8 @@
-import type { Executor } from '../db/connect.js'
+import { insertRows, type Executor } from '../db/connect.js'
 import { attachmentsByMessage, type AttachmentJson } from '../attachments/repository.js'
 import type { Static } from 'typebox'
 import type { EventRow } from '../db/rows.js'
-import { eventFromRow, eventObject, eventRowColumns, storedEventJson, userFromRow } from '../events/event.js'
+import { eventFromRow, eventObject, eventRowColumns, storedEventJson, userFromRow, type PublicUser } from '../events/event.js'
 import type { EventSchema } from '../http/schemas.js'
 
 /** A page of a room's history, in the shape the route's response schema documents. */
@@ -25,10 +25,8 @@ export async function findMessage (db: Executor, roomId: number, id: number): Pr
 }
 
 export async function insertMessages (db: Executor, rows: Array<{ id: number, roomId: number, userId: number, text: string, clientId: string | null, createdAt: number }>): Promise<void> {
-  if (rows.length === 0) return
-  await db.insertInto('messages').values(rows.map(r => ({
-    id: r.id, room_id: r.roomId, user_id: r.userId, text: r.text, client_id: r.clientId, created_at: r.createdAt
-  }))).execute()
+  await insertRows(db, 'messages', ['id', 'room_id', 'user_id', 'text', 'client_id', 'created_at'],
+    rows.map(r => [r.id, r.roomId, r.userId, r.text, r.clientId, r.createdAt]))
 }
 
 /** Who each message mentions, for counting unread mentions. */
@@ -139,4 +137,33 @@ export async function history (db: Executor, roomId: number, bounds: PageBounds,
   const page = forward ? rows.slice(0, limit) : rows.slice(0, limit).reverse()
   const files = await attachmentsByMessage(db, page.map(r => Number(r.id)))
   return { hasMore, events: page.map(r => messageEvent(r, files.get(Number(r.id)))) }
+}
+
+/** A sender whose credentials and membership came from memory: checked again in the send's transaction. */
+export interface SenderCheck { tokenId: number, userId: number, roomId: number }
+
+/**
+ * The checks that still hold, keyed `tokenId:roomId`, each with the user as
+ * stored now: the token exists and is the user's, the account is not
+ * disabled, the user is a member of the room, and the room is a live channel.
+ * What the request's authentication and RoomAccess.writer check for a channel,
+ * in one statement for a whole batch.
+ */
+export async function checkSenders (db: Executor, checks: SenderCheck[]): Promise<Map<string, { userId: number, user: PublicUser }>> {
+  const out = new Map<string, { userId: number, user: PublicUser }>()
+  if (checks.length === 0) return out
+  const pairs = new Map(checks.map(c => [`${c.tokenId}:${c.roomId}`, c]))
+  const rows = await db.selectFrom('api_tokens as t')
+    .innerJoin('users as u', 'u.id', 't.user_id')
+    .innerJoin('memberships as m', 'm.user_id', 't.user_id')
+    .innerJoin('rooms as r', 'r.id', 'm.room_id')
+    // No is_bot: a token's sender is shown as authentication shows it (publicUser).
+    .select(['t.id as token_id', 'm.room_id', 't.user_id', 'u.username', 'u.display_name'])
+    .where('u.disabled_at', 'is', null)
+    .where('r.archived_at', 'is', null)
+    .where('r.kind', '=', 'channel')
+    .where(eb => eb.or([...pairs.values()].map(c => eb.and([eb('t.id', '=', c.tokenId), eb('m.room_id', '=', c.roomId)]))))
+    .execute()
+  for (const r of rows) out.set(`${Number(r.token_id)}:${Number(r.room_id)}`, { userId: Number(r.user_id), user: userFromRow(r) })
+  return out
 }

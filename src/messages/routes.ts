@@ -23,6 +23,8 @@ function registerPostingRoutes (root: FastifyInstance, opts: MessageRouteOptions
   const { messages, limits } = opts
 
   app.post('/rooms/:room/messages', {
+    // A token memory knows is not looked up again here: the send's transaction checks it (MessageService.send).
+    config: { authFromCacheVerifiedLater: true },
     preHandler: limits.send,
     // curl users may send the text itself as text/plain.
     preValidation: async (request) => {

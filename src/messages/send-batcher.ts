@@ -1,9 +1,10 @@
+import type { Tx } from '../db/connect.js'
 import type { EventLog } from '../events/event-log.js'
 import type { PublicUser } from '../events/event.js'
 import { linkToMessage, type AttachmentJson } from '../attachments/repository.js'
 import { isDuplicateKey } from '../db/errors.js'
 import { eventJson } from '../events/event.js'
-import { eventsById, findByClientIds, insertMentions, insertMessages } from './repository.js'
+import { checkSenders, eventsById, findByClientIds, insertMentions, insertMessages } from './repository.js'
 
 export interface SendRequest {
   roomId: number
@@ -14,10 +15,25 @@ export interface SendRequest {
   attachments?: { ids: number[], json: AttachmentJson[] }
   /** Ids of the room's members the text mentions. */
   mentions?: number[]
+  /**
+   * The sender's token and membership came from memory: checked again in the
+   * transaction (repository.checkSenders), which then also supplies the user
+   * as stored. A send that fails the check is not stored and rejects with
+   * SenderCheckFailed, for the caller to check the slow way.
+   */
+  check?: { tokenId: number }
+}
+
+/** A send whose remembered credentials or membership no longer hold (nothing was stored). */
+export class SenderCheckFailed extends Error {
+  override name = 'SenderCheckFailed'
 }
 
 /** The message event's JSON, and whether this call stored it (false: a repeated clientId). */
 export interface SendResult { json: string, created: boolean }
+
+/** What a batch did with one send: stored or found (a result), or refused by the check. */
+type Outcome = SendResult | SenderCheckFailed
 
 interface Pending extends SendRequest {
   resolve: (r: SendResult) => void
@@ -27,50 +43,81 @@ interface Pending extends SendRequest {
 /**
  * Group commit for sends. Event ids are handed out under one lock, so writers
  * take turns; instead of one transaction per message, the sends that arrive
- * while a transaction runs all go into the next one. A clientId seen before
- * (in the database or earlier in the batch) returns the first event instead of
- * storing a second: checked under the counter lock, so retries that race on
- * different nodes still store one message.
+ * while a transaction runs all go into the next one. That next transaction
+ * opens as soon as the one before holds the lock: it checks its senders
+ * meanwhile and then waits for the lock, so only the statements that need the
+ * lock are on the critical path. A clientId seen before (in the database or
+ * earlier in the batch) returns the first event instead of storing a second:
+ * checked under the counter lock, so retries that race on different nodes
+ * still store one message.
  */
 export class SendBatcher {
   private queue: Pending[] = []
-  private flushing = false
+  /** A batch has opened its transaction and does not hold the lock yet: the next one waits. */
+  private opening = false
+  /** Transactions written so far (the benchmark's batches per second). */
+  batches = 0
 
   constructor (private readonly eventLog: EventLog, private readonly maxBatch = 200) {}
 
   async send (request: SendRequest): Promise<SendResult> {
     return await new Promise<SendResult>((resolve, reject) => {
       this.queue.push({ ...request, resolve, reject })
-      if (!this.flushing) this.flush().catch(() => {})
+      this.next()
     })
   }
 
-  private async flush (): Promise<void> {
-    this.flushing = true
+  /** Starts a batch unless one is still opening (at most one holds the lock, one waits for it). */
+  private next (): void {
+    if (this.opening || this.queue.length === 0) return
+    this.opening = true
+    const batch = this.queue.splice(0, this.maxBatch)
+    let released = false
+    const locked = (): void => {
+      if (released) return
+      released = true
+      this.opening = false
+      this.next()
+    }
+    this.settle(batch, locked).catch(() => {}).finally(locked)
+  }
+
+  private async settle (batch: Pending[], locked: () => void): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch)
-        try {
-          const results = await this.write(batch)
-          batch.forEach((p, i) => p.resolve(results[i] as SendResult))
-        } catch (err) {
-          if (isDuplicateKey(err) && batch.length > 1) {
-            // One message clashed with a stored one in a way the check missed: settle
-            // each on its own, so one sender can never fail everyone else's sends.
-            for (const p of batch) await this.write([p]).then(r => p.resolve(r[0] as SendResult), p.reject)
-            continue
-          }
-          // Nothing of the batch was stored: each sender gets the error (503 when the database is away).
-          for (const p of batch) p.reject(err)
-        }
+      const results = await this.write(batch, locked)
+      batch.forEach((p, i) => settleOne(p, results[i] as Outcome))
+    } catch (err) {
+      locked()
+      if (isDuplicateKey(err) && batch.length > 1) {
+        // One message clashed with a stored one in a way the check missed: settle
+        // each on its own, so one sender can never fail everyone else's sends.
+        for (const p of batch) await this.write([p]).then(r => settleOne(p, r[0] as Outcome), p.reject)
+        return
       }
-    } finally {
-      this.flushing = false
+      // Nothing of the batch was stored: each sender gets the error (503 when the database is away).
+      for (const p of batch) p.reject(err)
     }
   }
 
-  private async write (batch: Pending[]): Promise<SendResult[]> {
+  private async write (all: Pending[], locked?: () => void): Promise<Outcome[]> {
+    this.batches++
+    const checks = all.flatMap(p => p.check === undefined ? [] : [{ tokenId: p.check.tokenId, userId: Number(p.user.id), roomId: p.roomId }])
+    let passed = new Map<string, { userId: number, user: PublicUser }>()
+    // In the transaction, before it queues for the lock: what the request's
+    // authentication and room lookup would have read just before the batch.
+    const beforeLock = async (trx: Tx): Promise<void> => { passed = await checkSenders(trx, checks) }
     const { result } = await this.eventLog.write(async (trx, pending) => {
+      const refused = new Set<Pending>()
+      const batch: Pending[] = []
+      for (const p of all) {
+        if (p.check === undefined) {
+          batch.push(p)
+          continue
+        }
+        const found = passed.get(`${p.check.tokenId}:${p.roomId}`)
+        if (found === undefined || found.userId !== Number(p.user.id)) refused.add(p)
+        else batch.push({ ...p, user: found.user })
+      }
       const keyed = batch.filter(p => p.clientId !== null).map(p => ({ userId: Number(p.user.id), clientId: p.clientId as string }))
       const known = await findByClientIds(trx, keyed)
       const outcomes: Array<{ id: number, json: string | null }> = []
@@ -102,10 +149,17 @@ export class SendBatcher {
       // failure here must undo the batch, not report stored messages as lost.
       const fresh = new Map(outcomes.filter(o => o.json !== null).map(o => [o.id, o.json as string]))
       const earlier = await eventsById(trx, outcomes.filter(o => o.json === null && !fresh.has(o.id)).map(o => o.id))
-      return outcomes.map(o => o.json !== null
+      const results = outcomes.map((o): SendResult => o.json !== null
         ? { json: o.json, created: true }
         : { json: fresh.get(o.id) ?? earlier.get(o.id) ?? '', created: false })
-    })
+      let next = 0
+      return all.map((p): Outcome => refused.has(p) ? new SenderCheckFailed('sender check failed') : results[next++] as SendResult)
+    }, all.length, { beforeLock, locked })
     return result
   }
+}
+
+function settleOne (p: Pending, outcome: Outcome): void {
+  if (outcome instanceof SenderCheckFailed) p.reject(outcome)
+  else p.resolve(outcome)
 }

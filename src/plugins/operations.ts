@@ -47,9 +47,9 @@ export default async function operationsRoutes (api: FastifyInstance, opts: { ex
       if ((request.query as { gc?: string }).gc === '1' && gc !== undefined) gc()
       const cpu = process.cpuUsage()
       const memory = process.memoryUsage()
-      const { engine, database, feed, membership } = api
+      const { engine, database, feed, membership, messages } = api
       const connections = await new Promise<number>(resolve => api.server.getConnections((err, n) => resolve(err === null ? n : -1)))
-      return { heldPolls: engine.held, pollUsers: engine.registry.userCount, connections, dbQueries: database.queryCount(), rss: memory.rss, heapUsed: memory.heapUsed, cpuUser: cpu.user, cpuSystem: cpu.system, feedHead: feed.head, cachedUsers: membership.size }
+      return { heldPolls: engine.held, pollUsers: engine.registry.userCount, connections, dbQueries: database.queryCount(), rss: memory.rss, heapUsed: memory.heapUsed, cpuUser: cpu.user, cpuSystem: cpu.system, feedHead: feed.head, cachedUsers: membership.size, sendBatches: messages.sendBatches }
     })
   }
 }
