@@ -10,7 +10,7 @@
 # fetched when everything is already there, so CI pays for apt only once.
 set -euo pipefail
 
-packages=(nginx apache2 squid curl jq php-cli php-curl openssl libapache2-mod-passenger galera-4 rsync)
+packages=(nginx apache2 squid curl jq php-cli php-curl openssl libapache2-mod-passenger galera-4 rsync prosody)
 
 missing=()
 for pkg in "${packages[@]}"; do
