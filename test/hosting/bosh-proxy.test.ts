@@ -16,6 +16,7 @@ const muc = `conference.${domain}`
 const PASSWORD = 'correct horse battery'
 const LONG_WAIT = 65
 const PROXY_DEFAULT_TIMEOUT = 60
+const LOGIN_MAX = 5
 
 const messages = (stanzas: Element[]): Element[] => stanzas.filter(s => s.name === 'message')
 
@@ -25,9 +26,10 @@ t.test('BOSH at /chat/http-bind behind nginx and Apache', async t => {
     XMPP_DOMAIN: domain,
     POLL_TIMEOUT: String(LONG_WAIT),
     POLL_MAX_TIMEOUT: String(LONG_WAIT),
-    // Every registration and sign-in below comes from the proxies' one address.
+    // Every registration below comes from the proxies' one address; the four
+    // sign-ins without X-Forwarded-For stay under the login limit.
     RATE_REGISTER_MAX: '1000',
-    RATE_LOGIN_MAX: '1000'
+    RATE_LOGIN_MAX: String(LOGIN_MAX)
   })
   const proxies = [await startNginx(t, app.port), await startApache(t, app.port)]
   t.teardown(() => {
@@ -96,6 +98,30 @@ t.test('BOSH at /chat/http-bind behind nginx and Apache', async t => {
       t.equal(big.status, 200, `the app's answer, not the proxy's: ${big.text.slice(0, 200)}`)
       t.equal(parse(big.text).attrs.type, 'terminate')
       t.equal(parse(big.text).attrs.condition, 'bad-request')
+    })
+  }
+
+  for (const [n, proxy] of proxies.entries()) {
+    t.test(`through ${proxy.name}: SASL sign-in limits count the address the proxy forwards`, async t => {
+      const endpoint = `${proxy.url}/http-bind`
+      let attempt = 0
+      // A new session and a new username each time, so that only the per-address limit can refuse.
+      const signIn = async (forwardedFor: string): Promise<string> => {
+        const headers = { 'content-type': 'text/xml; charset=utf-8', 'x-forwarded-for': forwardedFor }
+        const created = await request(endpoint, { body: `<body xmlns='${HTTPBIND}' rid='10' to='${domain}' wait='5' hold='1' ver='1.6'/>`, headers })
+        const sid = parse(created.text).attrs.sid ?? ''
+        const plain = Buffer.from(`\u0000nobody-${proxy.name}-${++attempt}\u0000wrong password!`).toString('base64')
+        const auth = await request(endpoint, {
+          body: `<body xmlns='${HTTPBIND}' sid='${sid}' rid='11'><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain}</auth></body>`,
+          headers
+        })
+        return parse(auth.text).getChild('failure')?.getChildElements()[0]?.name ?? auth.text
+      }
+      const statuses: string[] = []
+      for (let i = 0; i <= LOGIN_MAX; i++) statuses.push(await signIn(`198.51.100.${n + 1}`))
+      t.same(statuses, [...Array(LOGIN_MAX).fill('not-authorized'), 'temporary-auth-failure'],
+        'one forwarded address runs into the limit')
+      t.equal(await signIn(`198.51.100.${n + 101}`), 'not-authorized', 'another forwarded address is still allowed')
     })
   }
 
