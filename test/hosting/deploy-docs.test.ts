@@ -44,3 +44,22 @@ t.test('the schema files the guide sends people to exist', async t => {
     t.ok(existsSync(join(projectRoot, m[1] ?? '')), `${m[1]} exists`)
   }
 })
+
+t.test('the config lines XMPP.md quotes are lines of the tested snippets, in order', async t => {
+  const xmpp = read('docs/XMPP.md')
+  const files: Record<string, string> = { nginx: 'deploy/nginx-chat.conf', apache: 'deploy/apache-chat.conf' }
+  const quotes = [...xmpp.matchAll(/^( *)```(nginx|apache)\n([\s\S]*?)^\1```$/gm)]
+  t.ok(quotes.length >= 3, `found ${quotes.length} quoted config blocks`)
+  for (const [, indent = '', kind = '', body = ''] of quotes) {
+    const file = files[kind] ?? ''
+    const lines = read(file).split('\n')
+    // The block's own indent (inside a list item) is not part of the config; "# ..." marks left-out lines.
+    const quoted = body.split('\n').map(line => line.slice(indent.length)).filter(line => line !== '' && line.trim() !== '# ...')
+    let at = 0
+    for (const line of quoted) {
+      const found = lines.indexOf(line, at)
+      t.ok(found >= 0, `${file} has, after line ${at}: ${JSON.stringify(line)}`)
+      if (found >= 0) at = found + 1
+    }
+  }
+})

@@ -8,6 +8,7 @@ import { passengerListenTarget } from '../../src/hosting/passenger.js'
 import { createTestDatabase } from '../helpers/database.js'
 import { projectRoot, request, sessionCookie, SESSION_SECRET } from './harness.js'
 import { openUp, realPassenger, startApachePassenger, startUnderStandIn, type StandInProcess } from './passenger-harness.js'
+import { BoshClient } from '../xmpp/bosh-client.js'
 import { applySecurityHeaders } from '../../src/http/security-headers.js'
 import { loadConfig } from '../../src/config.js'
 
@@ -188,6 +189,7 @@ async function panelEnv (t: Tap): Promise<Record<string, string>> {
     DATA_DIR: db.dataDir,
     SESSION_SECRET,
     TRUST_PROXY: '127.0.0.1',
+    XMPP_DOMAIN: 'chat.test',
     LOG_LEVEL: 'warn'
   }
 }
@@ -222,6 +224,34 @@ async function realSuite (t: Tap): Promise<void> {
       const me = await at('/api/me', { headers: { cookie } })
       t.equal(me.status, 200, me.text)
     }
+  })
+
+  t.test('XMPP over BOSH: a session created, signed in and bound through Passenger', async t => {
+    const x = new BoshClient(`${apache.url}/http-bind`, 'chat.test')
+    const created = await x.create(5)
+    t.ok(x.sid, `a session: ${created.toString()}`)
+    t.ok((await x.signIn('hoster', 'shared hosting rocks')).startsWith('hoster@chat.test/'), 'SASL PLAIN and binding')
+    const joined = await x.post("<presence to='cpanel@conference.chat.test/hoster'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+    t.ok(joined.getChildren('message').at(-1)?.getChild('subject'), `joined: ${joined.toString()}`)
+  })
+
+  // A BOSH session lives in the memory of the process that created it, and
+  // Passenger routes by how busy its processes are: while the client's held
+  // request occupies one process, its next request often goes to the other,
+  // which does not know the session (8 of 8 tries ended item-not-found in one
+  // run; other runs found the session). Hence the todo, not a plain failure.
+  // docs/XMPP.md: one process for BOSH under Passenger, until sessions resume across processes.
+  t.test('XMPP over BOSH: a request sent while another is held, with two processes', async t => {
+    const x = new BoshClient(`${apache.url}/http-bind`, 'chat.test')
+    await x.create(5)
+    await x.signIn('hoster', 'shared hosting rocks')
+    const held = x.postText('', ++x.rid)
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const sent = await x.postText("<presence to='cpanel@conference.chat.test/hoster'><x xmlns='http://jabber.org/protocol/muc'/></presence>", ++x.rid)
+    t.notMatch(sent, /item-not-found/, `the session is found: ${sent}`, {
+      todo: 'BOSH sessions are per process and Passenger does not route by sid (docs/XMPP.md, "Several processes")'
+    })
+    await held
   })
 
   t.test('a send wakes a held poll through Passenger, each message once', async t => {
