@@ -39,7 +39,9 @@ export function releasePackageJson (pkg) {
  * The lock file for that package.json: npm ci refuses a lock whose root names
  * dev dependencies the package.json no longer has, so those and every package
  * only they need (npm marks them "dev") are dropped; versions and integrity
- * hashes of the rest stay exactly as tested.
+ * hashes of the rest stay exactly as tested. A link into a dropped package
+ * (a dev package's own workspace, as converse.js has) carries no "dev" mark
+ * of its own, and npm ci refuses a link whose target is missing: it goes too.
  */
 export function releaseLock (lock) {
   const packages = {}
@@ -51,6 +53,9 @@ export function releaseLock (lock) {
     } else if (entry.dev !== true) {
       packages[path] = entry
     }
+  }
+  for (const [path, entry] of Object.entries(packages)) {
+    if (entry.link === true && !(entry.resolved in packages)) delete packages[path]
   }
   return { ...lock, packages }
 }
