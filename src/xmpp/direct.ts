@@ -1,6 +1,7 @@
 import { Value } from 'typebox/value'
 import type { AuthUser } from '../auth/service.js'
 import { ClientId, MessageText } from '../http/schemas.js'
+import { rosterPush } from './blocking.js'
 import type { Arrival, XmppServices, XmppState } from './context.js'
 import { errorStanzaFor } from './errors.js'
 import type { EventView } from './muc-stanzas.js'
@@ -34,10 +35,12 @@ export async function chat (ctx: XmppServices, state: XmppState, message: Elemen
   try {
     await ctx.limits.send(user, arrival.ip, arrival.reply)
     const { room } = await ctx.rooms.direct(user, peer)
+    // A chat with someone new makes them a roster contact (RFC 6121 §2.1.6).
+    const known = [...state.directs.values()].includes(peer)
     state.directs.set(room.id, peer)
     if (body === null) await ctx.messages.typing(user, String(room.id))
     else await ctx.messages.send(user, String(room.id), body, clientIdOf(message))
-    return []
+    return known ? [] : [rosterPush(state, peer)]
   } catch (err) {
     return [errorStanzaFor(message, err)]
   }
@@ -45,9 +48,11 @@ export async function chat (ctx: XmppServices, state: XmppState, message: Elemen
 
 /** A message or typing notice in a direct room, as the other user's chat stanza; our own (from another client) are not echoed. */
 export function directStanzas (state: XmppState, e: EventView): Element[] {
-  // Someone opened a direct room with this user after the bind.
+  // Someone opened a direct room with this user after the bind: a new roster contact (RFC 6121 §2.1.6).
   if (e.type === 'room.created' && e.room?.kind === 'direct' && e.roomId !== null && e.user.username !== state.user?.username) {
+    const known = [...state.directs.values()].includes(e.user.username)
     state.directs.set(Number(e.roomId), e.user.username)
+    return known ? [] : [rosterPush(state, e.user.username)]
   }
   const peer = e.roomId === null ? undefined : state.directs.get(Number(e.roomId))
   if (peer === undefined || e.user.username !== peer) return []

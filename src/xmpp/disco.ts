@@ -7,7 +7,7 @@ import { NS } from './namespaces.js'
 import { iqResult, stanzaError } from './stanzas.js'
 import { el, type Element } from './xml.js'
 
-const serverFeatures = [NS.discoInfo, NS.discoItems, NS.roster, NS.ping, NS.sid, NS.correct, NS.retract]
+const serverFeatures = [NS.discoInfo, NS.discoItems, NS.roster, NS.ping, NS.sid, NS.correct, NS.retract, NS.blocking]
 const roomFeatures = [NS.muc, NS.discoInfo, 'muc_persistent', 'muc_nonanonymous', NS.sid, NS.correct, NS.retract]
 
 const features = (list: string[]): Element[] => list.map(v => el('feature', { var: v }))

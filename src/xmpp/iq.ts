@@ -3,6 +3,7 @@ import { ClientDeparture } from '../poll/engine.js'
 import { addressKey } from '../http/address.js'
 import type { AuthUser } from '../auth/service.js'
 import type { Arrival, XmppServices, XmppState } from './context.js'
+import { blocking } from './blocking.js'
 import { loadDirects } from './direct.js'
 import { discoInfo, discoItems } from './disco.js'
 import { parseJid } from './jid.js'
@@ -51,6 +52,7 @@ export async function handleIq (ctx: XmppServices, state: XmppState, iq: Element
   if (payload.name === 'query' && ns === NS.roster) return [await roster(ctx, state, iq)]
   if (payload.name === 'query' && ns === NS.discoInfo) return [await discoInfo(ctx, state, iq, to)]
   if (payload.name === 'query' && ns === NS.discoItems) return [await discoItems(ctx, state, iq, to)]
+  if (ns === NS.blocking) return await blocking(ctx, state, iq, payload)
   if (payload.name === 'query' && ns === NS.mucAdmin) return [await mucAdmin(ctx, state, iq, to, payload)]
   return [stanzaError(iq, 'cancel', 'service-unavailable')]
 }

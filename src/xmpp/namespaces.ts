@@ -20,5 +20,6 @@ export const NS = {
   correct: 'urn:xmpp:message-correct:0',
   retract: 'urn:xmpp:message-retract:1',
   fallback: 'urn:xmpp:fallback:0',
-  chatStates: 'http://jabber.org/protocol/chatstates'
+  chatStates: 'http://jabber.org/protocol/chatstates',
+  blocking: 'urn:xmpp:blocking'
 } as const

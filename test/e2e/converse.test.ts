@@ -125,7 +125,7 @@ t.test('Converse.js and the web client talk in a room and directly', async t => 
     if (!r.url().endsWith('/http-bind')) return
     r.text().then(x => {
       for (const m of x.matchAll(/<iq\b[^>]*\sid="([^"]+)"[^>]*type="(result|error)"|<iq\b[^>]*type="(result|error)"[^>]*\sid="([^"]+)"/g)) iqsAnswered.add(m[1] ?? m[4] ?? '')
-      if (x.includes('psst')) log.push(`BOSH in: ${x}`)
+      if (x.includes('psst') || x.includes('knock')) log.push(`BOSH in: ${x}`)
     }, () => {})
   })
   const unanswered = (): string[] => [...iqsSent].filter(([id]) => !iqsAnswered.has(id)).map(([, xml]) => xml)
@@ -142,9 +142,8 @@ t.test('Converse.js and the web client talk in a room and directly', async t => 
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'conny', password: PASSWORD })
   })
   t.equal(res.status, 201, 'the Converse user has an account')
-  // The direct room exists before Converse signs in, so webby is in conny's roster (the users one
-  // shares a direct room with). Converse 14 cannot open a chat with someone outside the roster on a
-  // server without XEP-0191 blocking: it waits for a blocklist that is never made (see docs/XMPP.md).
+  // This direct room exists before Converse signs in, so webby is in conny's roster at sign-in (the
+  // users one shares a direct room with); wendy's, below, is started after it (a roster push).
   await web.getByRole('button', { name: 'New direct chat' }).click()
   await web.getByLabel('Chat with').fill('conny')
   await web.getByRole('button', { name: 'Start chat' }).click()
@@ -179,6 +178,25 @@ t.test('Converse.js and the web client talk in a room and directly', async t => 
     await box.press('Enter')
     await waitForMessage(web, 'yes, webby?', 60000)
     t.pass('each side saw the other\'s direct message')
+  })
+
+  t.test('a direct conversation started from the web after Converse signed in', async t => {
+    const wendy = await (await browser.newContext()).newPage()
+    await register(wendy, chat.home, 'wendy')
+    await wendy.getByRole('button', { name: 'New direct chat' }).click()
+    await wendy.getByLabel('Chat with').fill('conny')
+    await wendy.getByRole('button', { name: 'Start chat' }).click()
+    await wendy.getByRole('heading', { name: '@conny' }).waitFor()
+    await say(wendy, 'knock knock, conny')
+    // The roster push made wendy a contact: Converse shows her, and her chat with the message.
+    await converse.locator('converse-roster').getByText('wendy', { exact: false }).first().click({ timeout: 60000 })
+    const direct = converse.locator('converse-chat', { has: converse.locator('.chat-msg__text', { hasText: 'knock knock, conny' }) })
+    await direct.locator('.chat-msg__text', { hasText: 'knock knock, conny' }).first().waitFor({ timeout: 60000 })
+    const box = direct.locator('textarea.chat-textarea')
+    await box.fill("who's there?")
+    await box.press('Enter')
+    await waitForMessage(wendy, "who's there?", 60000)
+    t.pass('the conversation shows in Converse, and its reply in the web client')
   })
 
   await until('Converse still connected', async () => await converse.locator('converse-muc').count() > 0)
