@@ -5,10 +5,10 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { as, buildTestApp, listenOn, register } from '../helper.js'
 import { startFlakyProxy } from '../helpers/flaky-proxy.js'
 import { $iq, $pres, MUC_NS, type StropheClient } from './strophe-client.js'
 import { runConversation, type Outcome } from './strophe-script.js'
+import { stageOurs } from './strophe-stage.js'
 
 // The differential check: the same Strophe.js conversation (strophe-script.ts)
 // against Debian's Prosody, a reference XMPP server, and against this product;
@@ -139,15 +139,8 @@ t.test('the same Strophe.js conversation against Prosody and against this produc
   })
 
   // This product: rooms and bans are made in the chat (here through the web API).
-  const app = await buildTestApp(t, { XMPP_DOMAIN: domain, POLL_TIMEOUT: '3', POLL_MAX_TIMEOUT: '5' })
-  const base = await listenOn(app)
-  const alice = await register(app, 'alice', password)
-  await register(app, 'bob', password)
-  t.equal((await as(app, alice, 'POST', '/api/rooms', { name: 'lobby' })).statusCode, 201)
-  t.equal((await as(app, alice, 'POST', '/api/rooms', { name: 'strict' })).statusCode, 201)
-  t.equal((await as(app, alice, 'POST', '/api/rooms/strict/bans', { username: 'bob' })).statusCode, 204)
-  const oursProxy = await startFlakyProxy(t, `${base}/http-bind`, 'replay-me')
-  const ours = await runConversation({ service: oursProxy.url, domain, muc, password, lobby: 'lobby', banned: 'strict', nowhere: 'nowhere' })
+  const oursProxy = await stageOurs(t, domain, password)
+  const ours = await runConversation({ service: oursProxy.service, domain, muc, password, lobby: 'lobby', banned: 'strict', nowhere: 'nowhere' })
 
   t.equal(prosodyProxy.dropped(), 1, 'one answer lost in front of Prosody')
   t.equal(oursProxy.dropped(), 1, 'one answer lost in front of ours')

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { as, buildTestApp, listenOn, register } from '../helper.js'
-import { startFlakyProxy } from '../helpers/flaky-proxy.js'
+import { as } from '../helper.js'
 import { runConversation } from './strophe-script.js'
+import { stageOurs } from './strophe-stage.js'
 
 const domain = 'chat.test'
 const password = 'correct horse battery'
@@ -14,17 +14,11 @@ const password = 'correct horse battery'
  */
 t.test('Strophe.js talks to the BOSH endpoint', async t => {
   t.setTimeout(180000)
-  const app = await buildTestApp(t, { XMPP_DOMAIN: domain, POLL_TIMEOUT: '3', POLL_MAX_TIMEOUT: '5' })
-  const base = await listenOn(app)
-  const alice = await register(app, 'alice', password)
-  await register(app, 'bob', password)
-  t.equal((await as(app, alice, 'POST', '/api/rooms', { name: 'lobby' })).statusCode, 201)
-  t.equal((await as(app, alice, 'POST', '/api/rooms', { name: 'strict' })).statusCode, 201)
-  t.equal((await as(app, alice, 'POST', '/api/rooms/strict/bans', { username: 'bob' })).statusCode, 204)
-  const proxy = await startFlakyProxy(t, `${base}/http-bind`, 'replay-me')
+  const proxy = await stageOurs(t, domain, password)
+  const { app, alice } = proxy
 
   const outcome = await runConversation({
-    service: proxy.url, domain, muc: `conference.${domain}`, password, lobby: 'lobby', banned: 'strict', nowhere: 'nowhere'
+    service: proxy.service, domain, muc: `conference.${domain}`, password, lobby: 'lobby', banned: 'strict', nowhere: 'nowhere'
   })
   t.same(outcome.aliceStatuses, ['CONNECTING', 'CONNECTED'], 'session creation, SASL PLAIN, bind')
   t.same(outcome.bobStatuses, ['CONNECTING', 'CONNECTED'])
