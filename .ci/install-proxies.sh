@@ -6,7 +6,8 @@
 # throwaway certificate for the HTTPS checks) and libapache2-mod-passenger (the
 # app under real Phusion Passenger, as cPanel and Plesk run it), and galera-4
 # with rsync (test/cluster/ starts a 3-node Galera cluster of mariadbd processes
-# whose joiners copy their state by rsync). Idempotent and quiet: nothing is
+# whose joiners copy their state by rsync), and prosody (test/xmpp/prosody.test.ts
+# runs the same XMPP client script against it and against the app). Idempotent and quiet: nothing is
 # fetched when everything is already there, so CI pays for apt only once.
 set -euo pipefail
 
