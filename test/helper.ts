@@ -61,3 +61,10 @@ export async function register (app: FastifyInstance, username: string, password
 export async function as (app: FastifyInstance, session: Session, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<LightMyRequestResponse> {
   return await app.inject({ method, url, headers: { cookie: session.cookie }, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) })
 }
+
+/** Sends a message as `who` and returns its event id. */
+export async function send (app: FastifyInstance, who: Session, room: string, text: string): Promise<string> {
+  const res = await as(app, who, 'POST', `/api/rooms/${room}/messages`, { text })
+  if (res.statusCode !== 201) throw new Error(`send: ${res.statusCode} ${res.body}`)
+  return res.json().event.id
+}

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { extname, join, normalize } from 'node:path'
 import t from 'tap'
+import { listenLoopback } from '../helpers/loopback.js'
 import { launchBrowser, startChat, register, createRoom, say, waitForMessage, until, PASSWORD } from './helpers.js'
 
 // Converse.js (npm converse.js, its dist files) in real headless Chromium,
@@ -88,14 +89,8 @@ async function startConversePage (t: Teardown, chatOrigin: string, jid: string):
       }).catch(() => { if (!res.headersSent) res.writeHead(502).end() })
     })
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
-    server.closeAllConnections()
-    await new Promise(resolve => server.close(resolve))
-  })
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  return `http://127.0.0.1:${address.port}/converse.html`
+  const port = await listenLoopback(t, server)
+  return `http://127.0.0.1:${port}/converse.html`
 }
 
 t.setTimeout(8 * 60 * 1000)

@@ -98,10 +98,11 @@ t.test('files and search between two browsers', async t => {
   t.test('an upload shows its progress and can be cancelled', async t => {
     const cdp = await alice.context().newCDPSession(alice)
     await cdp.send('Network.enable')
-    // About 16 KiB a second: a 400 KB file takes long enough to watch.
+    // About 16 KiB a second: a 4 MB file takes long enough to watch. With 400 KB, one full run saw the whole
+    // file reach the server before the Cancel click.
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 16 * 1024 })
     const [chooser] = await Promise.all([alice.waitForEvent('filechooser'), alice.getByRole('button', { name: 'Attach files' }).click()])
-    await chooser.setFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(400 * 1000, 7) })
+    await chooser.setFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(4 * 1000 * 1000, 7) })
     const bar = alice.getByRole('progressbar', { name: 'Uploading big.bin' })
     await bar.waitFor()
     await until('the bar moves', async () => {

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import { listenLoopback } from './loopback.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -31,12 +32,6 @@ export async function startFlakyProxy (t: Teardown, target: string, marker: stri
       }).catch(() => { res.writeHead(502).end() })
     })
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
-    server.closeAllConnections()
-    await new Promise(resolve => server.close(resolve))
-  })
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  return { url: `http://127.0.0.1:${address.port}/http-bind`, dropped: () => dropped, markedRids }
+  const port = await listenLoopback(t, server)
+  return { url: `http://127.0.0.1:${port}/http-bind`, dropped: () => dropped, markedRids }
 }

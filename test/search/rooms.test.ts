@@ -1,5 +1,5 @@
 import t from 'tap'
-import { as, buildTestApp, register, type Session } from '../helper.js'
+import { as, buildTestApp, register, send, type Session } from '../helper.js'
 
 // On MySQL/MariaDB each message also carries its room as a FULLTEXT word
 // (`_room14_`, migration 008), and a search in a few rooms asks FULLTEXT for
@@ -10,11 +10,6 @@ t.test('a search in few rooms or many: rooms by membership, never by text that l
   const app = await buildTestApp(t)
   const alice = await register(app, 'alice')
   const bob = await register(app, 'bob')
-  const send = async (who: Session, room: string, text: string): Promise<string> => {
-    const res = await as(app, who, 'POST', `/api/rooms/${room}/messages`, { text })
-    if (res.statusCode !== 201) throw new Error(res.body)
-    return res.json().event.id
-  }
   const found = async (who: Session, query: Record<string, string>): Promise<string[]> => {
     const res = await as(app, who, 'GET', `/api/search?${new URLSearchParams(query).toString()}`)
     t.equal(res.statusCode, 200, res.body)
@@ -33,10 +28,10 @@ t.test('a search in few rooms or many: rooms by membership, never by text that l
   let next = 1_000_000
   const filler = Array.from({ length: 1000 }, (_, i) => ({ id: next++, room_id: elsewhere, user_id: Number(carol.user.id), text: `chatter elsewhere ${i}`, client_id: null, created_at: Date.now() }))
   for (let i = 0; i < filler.length; i += 500) await db.insertInto('messages').values(filler.slice(i, i + 500)).execute()
-  await send(alice, 'here', 'kumquat jam, older')
-  await send(alice, 'there', `kumquat _room${hereId}_`)
-  await send(alice, 'there', `_room${hereId}_ and _room${hereId}_`)
-  await send(alice, 'here', 'kumquat tart, newer')
+  await send(app, alice, 'here', 'kumquat jam, older')
+  await send(app, alice, 'there', `kumquat _room${hereId}_`)
+  await send(app, alice, 'there', `_room${hereId}_ and _room${hereId}_`)
+  await send(app, alice, 'here', 'kumquat tart, newer')
 
   const check = async (label: string): Promise<void> => {
     t.same(await found(bob, { q: 'kumquat' }), ['kumquat tart, newer', 'kumquat jam, older'], `${label}: another room's text naming this room's word is not this room`)
@@ -56,11 +51,11 @@ t.test('a search in few rooms or many: rooms by membership, never by text that l
   for (let i = 0; i < 6; i++) {
     await as(app, alice, 'POST', '/api/rooms', { name: `more${i}` })
     await as(app, bob, 'POST', `/api/rooms/more${i}/join`)
-    await send(alice, `more${i}`, `filler ${i}`)
+    await send(app, alice, `more${i}`, `filler ${i}`)
   }
   await check('many rooms')
 
-  const edited = await send(alice, 'here', 'a quince')
+  const edited = await send(app, alice, 'here', 'a quince')
   t.same(await found(bob, { q: 'quince', room: 'here' }), ['a quince'])
   t.equal((await as(app, alice, 'PATCH', `/api/rooms/here/messages/${edited}`, { text: 'a medlar' })).statusCode, 200)
   t.same(await found(bob, { q: 'quince', room: 'here' }), [], 'an edit keeps the room and replaces the words')

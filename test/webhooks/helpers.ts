@@ -3,12 +3,7 @@ import { as, type Session } from '../helper.js'
 
 export const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
-/** Sends a message and returns its event id. */
-export async function send (app: FastifyInstance, who: Session, room: string, text: string): Promise<string> {
-  const res = await as(app, who, 'POST', `/api/rooms/${room}/messages`, { text })
-  if (res.statusCode !== 201) throw new Error(`send: ${res.statusCode} ${res.body}`)
-  return res.json().event.id
-}
+export { send } from '../helper.js'
 
 /** Probes until it gives something (deliveries happen in the background). */
 export async function until<T> (what: string, probe: () => Promise<T | undefined>, timeoutMs = 20000): Promise<T> {
