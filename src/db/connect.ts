@@ -1,4 +1,4 @@
-import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect, sql, type Transaction } from 'kysely'
+import { CompiledQuery, type DatabaseConnection, Kysely, MysqlDialect, SqliteDialect, sql, type Transaction } from 'kysely'
 import type { PoolOptions } from 'mysql2'
 import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -59,7 +59,12 @@ export function connectDatabase (options: ConnectOptions): DatabaseHandle {
       dateStrings: true
     })
     const pool = target.hosts.length === 1 ? mysqlDriver().createPool(poolConfig(target.hosts[0] as DatabaseHost)) : clusterPool(target.hosts, poolConfig)
-    const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), log })
+    // READ COMMITTED for the whole session, set once per connection: inTransaction
+    // needs it, and a `SET TRANSACTION` before each one would cost a round trip per transaction.
+    const onCreateConnection = async (connection: DatabaseConnection): Promise<void> => {
+      await connection.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'))
+    }
+    const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool, onCreateConnection }), log })
     return { db, dialect: 'mysql', queryCount: () => queries, close: async () => { await db.destroy() } }
   }
   mkdirSync(options.dataDir, { recursive: true })
@@ -113,17 +118,15 @@ function clusterPool (hosts: DatabaseHost[], poolConfig: (host: DatabaseHost) =>
 }
 
 /**
- * Runs `fn` in a transaction. MySQL uses READ COMMITTED so that reads after the
+ * Runs `fn` in a transaction. MySQL connections are READ COMMITTED (set when
+ * each connection opens, see connectDatabase) so that reads after the
  * event-counter lock see every transaction that committed before it.
  */
 export async function inTransaction<T> (handle: { db: Db, dialect: Dialect }, fn: (trx: Tx) => Promise<T>): Promise<T> {
   // Every write transaction opens here, so this is the one place that retries
   // lost certification races and not-yet-ready Galera nodes (src/db/retry.ts).
   return await retryWriteConflicts(async () => {
-    const builder = handle.dialect === 'mysql'
-      ? handle.db.transaction().setIsolationLevel('read committed')
-      : handle.db.transaction()
-    return await builder.execute(fn)
+    return await handle.db.transaction().execute(fn)
   })
 }
 

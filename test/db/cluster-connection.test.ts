@@ -50,6 +50,37 @@ t.test('a transaction that loses a real deadlock is run again, and both writes l
   t.same(rows.rows.map(r => Number(r.v)), [2, 2], 'each transaction counted exactly once')
 })
 
+t.test('transactions read what others committed since they began (READ COMMITTED), on every pooled connection', { skip: usingMariaDb() ? false : 'MariaDB only (TEST_DATABASE_URL)' }, async t => {
+  const database = await createTestDatabase(t)
+  const handle = connectDatabase({ databaseUrl: database.databaseUrl, dataDir: database.dataDir, poolSize: 3, queueLimit: 10 })
+  t.teardown(async () => { await handle.close() })
+  await sql.raw('CREATE TABLE box (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB').execute(handle.db)
+  await sql.raw('INSERT INTO box VALUES (1, 0)').execute(handle.db)
+  // Three transactions at once hold all three connections: each first reads
+  // (REPEATABLE READ would fix its snapshot there), then re-reads after a
+  // write committed outside it.
+  let reads = 0
+  let allRead: () => void = () => {}
+  const latch = new Promise<void>(resolve => { allRead = resolve })
+  let committed: () => void = () => {}
+  const written = new Promise<void>(resolve => { committed = resolve })
+  const seen = await Promise.all([0, 1, 2].map(async () => await inTransaction(handle, async (trx) => {
+    const before = Number((await sql<{ v: number }>`SELECT v FROM box WHERE id = 1`.execute(trx)).rows[0]?.v)
+    if (++reads === 3) allRead()
+    await written
+    const after = Number((await sql<{ v: number }>`SELECT v FROM box WHERE id = 1`.execute(trx)).rows[0]?.v)
+    return [before, after]
+  })).concat((async () => {
+    await latch
+    // A connection of its own: the pool's three are all inside the transactions.
+    const other = connectDatabase({ databaseUrl: database.databaseUrl, dataDir: database.dataDir, poolSize: 1, queueLimit: 10 })
+    try { await sql.raw('UPDATE box SET v = 7 WHERE id = 1').execute(other.db) } finally { await other.close() }
+    committed()
+    return [-1, -1]
+  })()))
+  t.same(seen.slice(0, 3), [[0, 7], [0, 7], [0, 7]], 'each transaction saw the value committed after its first read')
+})
+
 t.test('several hosts: the first that answers, the next when it stops', {
   skip: usingMariaDb() && mariadbServerBinary() !== null ? false : 'MariaDB only (TEST_DATABASE_URL and mariadbd)'
 }, async t => {
