@@ -145,12 +145,12 @@ export interface SenderCheck { tokenId: number, userId: number, roomId: number }
 /**
  * The checks that still hold, keyed `tokenId:roomId`, each with the user as
  * stored now: the token exists and is the user's, the account is not
- * disabled, the user is a member of the room, and the room is a live channel.
- * What the request's authentication and RoomAccess.writer check for a channel,
+ * disabled, the user is a member of the room, and the room is a live channel,
+ * with the room's name now (a send that named its room compares it). What the request's authentication and RoomAccess.writer check for a channel,
  * in one statement for a whole batch.
  */
-export async function checkSenders (db: Executor, checks: SenderCheck[]): Promise<Map<string, { userId: number, user: PublicUser }>> {
-  const out = new Map<string, { userId: number, user: PublicUser }>()
+export async function checkSenders (db: Executor, checks: SenderCheck[]): Promise<Map<string, { userId: number, user: PublicUser, roomName: string }>> {
+  const out = new Map<string, { userId: number, user: PublicUser, roomName: string }>()
   if (checks.length === 0) return out
   const pairs = new Map(checks.map(c => [`${c.tokenId}:${c.roomId}`, c]))
   const rows = await db.selectFrom('api_tokens as t')
@@ -158,12 +158,12 @@ export async function checkSenders (db: Executor, checks: SenderCheck[]): Promis
     .innerJoin('memberships as m', 'm.user_id', 't.user_id')
     .innerJoin('rooms as r', 'r.id', 'm.room_id')
     // No is_bot: a token's sender is shown as authentication shows it (publicUser).
-    .select(['t.id as token_id', 'm.room_id', 't.user_id', 'u.username', 'u.display_name'])
+    .select(['t.id as token_id', 'm.room_id', 'r.name as room_name', 't.user_id', 'u.username', 'u.display_name'])
     .where('u.disabled_at', 'is', null)
     .where('r.archived_at', 'is', null)
     .where('r.kind', '=', 'channel')
     .where(eb => eb.or([...pairs.values()].map(c => eb.and([eb('t.id', '=', c.tokenId), eb('m.room_id', '=', c.roomId)]))))
     .execute()
-  for (const r of rows) out.set(`${Number(r.token_id)}:${Number(r.room_id)}`, { userId: Number(r.user_id), user: userFromRow(r) })
+  for (const r of rows) out.set(`${Number(r.token_id)}:${Number(r.room_id)}`, { userId: Number(r.user_id), user: userFromRow(r), roomName: r.room_name ?? '' })
   return out
 }

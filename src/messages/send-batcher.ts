@@ -19,9 +19,11 @@ export interface SendRequest {
    * The sender's token and membership came from memory: checked again in the
    * transaction (repository.checkSenders), which then also supplies the user
    * as stored. A send that fails the check is not stored and rejects with
-   * SenderCheckFailed, for the caller to check the slow way.
+   * SenderCheckFailed, for the caller to check the slow way. A send that
+   * named its room (`roomName`) also fails the check when the room has since
+   * been renamed, so a name always means the room that bears it now.
    */
-  check?: { tokenId: number }
+  check?: { tokenId: number, roomName: string | null }
 }
 
 /** A send whose remembered credentials or membership no longer hold (nothing was stored). */
@@ -102,7 +104,7 @@ export class SendBatcher {
   private async write (all: Pending[], locked?: () => void): Promise<Outcome[]> {
     this.batches++
     const checks = all.flatMap(p => p.check === undefined ? [] : [{ tokenId: p.check.tokenId, userId: Number(p.user.id), roomId: p.roomId }])
-    let passed = new Map<string, { userId: number, user: PublicUser }>()
+    let passed = new Map<string, { userId: number, user: PublicUser, roomName: string }>()
     // In the transaction, before it queues for the lock: what the request's
     // authentication and room lookup would have read just before the batch.
     const beforeLock = async (trx: Tx): Promise<void> => { passed = await checkSenders(trx, checks) }
@@ -115,7 +117,7 @@ export class SendBatcher {
           continue
         }
         const found = passed.get(`${p.check.tokenId}:${p.roomId}`)
-        if (found === undefined || found.userId !== Number(p.user.id)) refused.add(p)
+        if (found === undefined || found.userId !== Number(p.user.id) || (p.check.roomName !== null && p.check.roomName !== found.roomName)) refused.add(p)
         else batch.push({ ...p, user: found.user })
       }
       const keyed = batch.filter(p => p.clientId !== null).map(p => ({ userId: Number(p.user.id), clientId: p.clientId as string }))

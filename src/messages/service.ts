@@ -28,8 +28,9 @@ const typingEveryMs = 2000
 // mentions); a name's trailing dots are taken as punctuation.
 const mentionPattern = /(?<![\w@.-])@([A-Za-z0-9_.-]{3,32})/g
 const mentionCap = 50
-// Channels a token has sent to, by user and room id: bounded, and only a hint
-// (each use is checked again in the send's transaction).
+// Channels a token has sent to, by user and the room as the request named it
+// (id or name): bounded, and only a hint (each use is checked again in the
+// send's transaction, a name against the room's name then).
 const knownChannelsCap = 50000
 
 /** The lower-case usernames a text mentions, at most a few dozen. */
@@ -47,8 +48,8 @@ export function mentionedNames (text: string): string[] {
 /** Sending, history, edits, deletions and typing notices in a room the caller belongs to. */
 export class MessageService {
   private readonly lastTyping = new Map<string, number>()
-  /** `userId:roomId` of channels a sender with a token was allowed to write to. */
-  private readonly knownChannels = new Set<string>()
+  /** `userId:ref` (the room's id or name, as sent) to the room id, of channels a sender with a token was allowed to write to. */
+  private readonly knownChannels = new Map<string, number>()
 
   constructor (private readonly deps: MessageServiceDeps) {}
 
@@ -57,7 +58,7 @@ export class MessageService {
 
   /**
    * A caller whose token came from memory (`unverified`) sending to a channel
-   * (by id) it sent to before takes the fast way: no lookups here, the token,
+   * (by id or name) it sent to before takes the fast way: no lookups here, the token,
    * account and membership are checked in the batch's transaction, one
    * statement for the whole batch. Otherwise, or when that check fails, the
    * caller and room are read from the database first, as every route does.
@@ -66,10 +67,11 @@ export class MessageService {
     let user = caller
     if (user.unverified === true && user.tokenId !== null) {
       const key = `${user.id}:${ref}`
-      if (this.knownChannels.has(key)) {
-        const roomId = Number(ref)
+      const roomId = this.knownChannels.get(key)
+      if (roomId !== undefined) {
+        const roomName = ref === String(roomId) ? null : ref
         try {
-          return await this.deps.batcher.send({ roomId, user: publicUser(user), text, clientId, mentions: await this.mentions(roomId, user.id, text), check: { tokenId: user.tokenId } })
+          return await this.deps.batcher.send({ roomId, user: publicUser(user), text, clientId, mentions: await this.mentions(roomId, user.id, text), check: { tokenId: user.tokenId, roomName } })
         } catch (err) {
           if (!(err instanceof SenderCheckFailed)) throw err
           this.knownChannels.delete(key)
@@ -78,9 +80,10 @@ export class MessageService {
       user = await this.verified(user, user.tokenId)
     }
     const { room } = await this.deps.access.writer(ref, user)
-    if (user.tokenId !== null && room.kind === 'channel' && ref === String(room.id)) {
+    // Only a ref the check can confirm: the id, or the name exactly as stored.
+    if (user.tokenId !== null && room.kind === 'channel' && (ref === String(room.id) || ref === room.name)) {
       if (this.knownChannels.size >= knownChannelsCap) this.knownChannels.clear()
-      this.knownChannels.add(`${user.id}:${ref}`)
+      this.knownChannels.set(`${user.id}:${ref}`, room.id)
     }
     return await this.deps.batcher.send({ roomId: room.id, user: publicUser(user), text, clientId, mentions: await this.mentions(room.id, user.id, text) })
   }

@@ -52,6 +52,40 @@ t.test('sends with a token', async t => {
     t.ok(withToken + 3 <= withCookie, `token send ${withToken} statements, cookie send ${withCookie}`)
   })
 
+  t.test('a room named by its name costs no lookup either, once known', async t => {
+    t.equal((await send(bobToken.headers, 'warm', undefined, 'general')).statusCode, 201)
+    const before = app.database.queryCount()
+    const res = await send(bobToken.headers, 'by name', undefined, 'general')
+    const statements = app.database.queryCount() - before
+    t.equal(res.statusCode, 201)
+    t.equal(res.json().event.roomId, room)
+    const byId = app.database.queryCount()
+    await send(bobToken.headers, 'by id')
+    t.equal(statements, app.database.queryCount() - byId, `as many statements as a send by id (${statements})`)
+  })
+
+  t.test('a name is the room that bears it now: renamed behind memory\'s back, the name is found again', async t => {
+    const first = (await as(app, alice, 'POST', '/api/rooms', { name: 'moving' })).json().room.id as string
+    await as(app, bob, 'POST', '/api/rooms/moving/join')
+    t.equal((await send(bobToken.headers, 'hi', undefined, 'moving')).statusCode, 201)
+    await db.updateTable('rooms').set({ name: 'moved-away' }).where('id', '=', Number(first)).execute()
+    const gone = await send(bobToken.headers, 'where?', 'moving-1', 'moving')
+    t.equal(gone.statusCode, 404, 'no room bears the name now')
+    t.equal((await db.selectFrom('messages').select('id').where('client_id', '=', 'moving-1').execute()).length, 0, 'nothing stored')
+
+    t.equal((await send(bobToken.headers, 'hi again', undefined, 'moved-away')).statusCode, 201)
+    const second = (await as(app, alice, 'POST', '/api/rooms', { name: 'moving' })).json().room.id as string
+    await as(app, bob, 'POST', '/api/rooms/moving/join')
+    t.equal((await send(bobToken.headers, 'warm', undefined, 'moving')).statusCode, 201)
+    // Behind memory's back: the two rooms swap names.
+    await db.updateTable('rooms').set({ name: 'swap' }).where('id', '=', Number(second)).execute()
+    await db.updateTable('rooms').set({ name: 'moving' }).where('id', '=', Number(first)).execute()
+    await db.updateTable('rooms').set({ name: 'moved-away' }).where('id', '=', Number(second)).execute()
+    const swapped = await send(bobToken.headers, 'after the swap', 'moving-2', 'moving')
+    t.equal(swapped.statusCode, 201)
+    t.equal(swapped.json().event.roomId, first, 'stored in the room named so now, not the one memory knew')
+  })
+
   t.test('the event shows the account as stored now', async t => {
     t.equal((await send(bobToken.headers, 'warm')).statusCode, 201)
     await db.updateTable('users').set({ display_name: 'Robert' }).where('id', '=', Number(bob.user.id)).execute()
