@@ -59,7 +59,7 @@ export function clearSessionCookie (request: FastifyRequest, reply: FastifyReply
 const bearerPrefix = /^Bearer\s+/i
 
 /** The token of an `Authorization: Bearer` header, or null. */
-function bearerOf (authorization: string | undefined): string | null {
+export function bearerOf (authorization: string | undefined): string | null {
   return authorization !== undefined && bearerPrefix.test(authorization) ? authorization.replace(bearerPrefix, '').trim() : null
 }
 

@@ -15,13 +15,34 @@ import { loggableError } from '../db/errors.js'
  * Fastify applies its timeout options only to servers it creates itself, so a
  * server factory must apply them: without this every socket could idle forever.
  */
+/**
+ * A handler that may take a request before Fastify sees it (true: taken). It
+ * gets Fastify's handler to pass the request on later, untouched, if it
+ * cannot finish it after all. See src/poll/fast-lane.ts.
+ */
+export type FastLane = (req: IncomingMessage, res: ServerResponse, handOver: (req: IncomingMessage, res: ServerResponse) => void) => boolean
+
+const fastLaneOf = Symbol('fast lane')
+type LanedServer = Server & { [fastLaneOf]?: FastLane }
+
+/** Installs the server's one fast lane (the server must come from serverOptions' factory). */
+export function setFastLane (server: Server, lane: FastLane | undefined): void {
+  (server as LanedServer)[fastLaneOf] = lane
+}
+
+export function getFastLane (server: Server): FastLane | undefined {
+  return (server as LanedServer)[fastLaneOf]
+}
+
 function methodOverrideServer (handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerOptions): Server {
-  const server = createServer({
+  const server: LanedServer = createServer({
     requestTimeout: options.requestTimeout ?? 0,
     // Node checks request and header deadlines at this interval (30 s by
     // default, which would let a slow client stay far past its deadline).
     connectionsCheckingInterval: 1000
   }, (req, res) => {
+    const lane = server[fastLaneOf]
+    if (lane !== undefined && lane(req, res, handler)) return
     const override = req.headers['x-http-method-override']
     if (req.method === 'POST' && typeof override === 'string') {
       const method = override.trim().toUpperCase()

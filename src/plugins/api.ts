@@ -45,7 +45,7 @@ export default fp(async function api (app, opts: { config: Config }) {
     await api.register(searchRoutes, { search: messageSearch })
     await api.register(webhooksPlugin, { config, apiPrefix: cookies.apiPrefix })
     await api.register(adminRoutes, { admin, basePath: config.basePath })
-    await api.register(pollRoutes, { engine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn' })
+    await api.register(pollRoutes, { engine, presence, pollTimeout: config.pollTimeout, pollMaxTimeout: config.pollMaxTimeout, pollLogLevel: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel as LogLevel : 'warn', auth, trustProxy: config.trustProxy })
   }, { prefix: cookies.apiPrefix })
   // XMPP over BOSH spends the same rate limits as the routes above (docs/XMPP.md).
   await app.register(xmppPlugin, { config, limits, prefix: config.basePath })

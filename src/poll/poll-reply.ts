@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify'
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { writePrebuiltJson } from '../http/prebuilt-json.js'
+import { securityHeaderList } from '../http/security-headers.js'
 import { answerBody } from './answers.js'
 import { ClientDeparture, type PollAnswer, type PollSink } from './waiters.js'
 
@@ -11,8 +12,19 @@ const answerHeaders = {
   'x-accel-buffering': 'no'
 }
 
+/**
+ * Every header of a poll answer sent without Fastify, as one flat list for
+ * writeHead, in the order Fastify's answer has them (the route's, the type,
+ * then the security headers its onSend hook adds); content-length follows.
+ */
+const rawAnswerHeaders: readonly string[] = [
+  ...Object.entries(answerHeaders).flat(),
+  'content-type', 'application/json; charset=utf-8',
+  ...securityHeaderList.flat()
+]
+
 const pollOf = Symbol('poll reply')
-type PollResponse = ServerResponse & { [pollOf]?: PollReply }
+type PollResponse = ServerResponse & { [pollOf]?: HeldPoll }
 
 /** One listener function for every poll: the poll hangs on its response, not in a closure. */
 function onResponseClose (this: PollResponse): void {
@@ -25,35 +37,76 @@ function onResponseClose (this: PollResponse): void {
  * it is known, with no promise or suspended handler kept while the poll is
  * held: at 10,000 held polls each of those is memory.
  */
-export class PollReply extends ClientDeparture implements PollSink {
+abstract class HeldPoll extends ClientDeparture implements PollSink {
   private done = false
 
-  constructor (private readonly reply: FastifyReply) {
+  constructor (private readonly res: PollResponse, socketGone: boolean) {
     super()
-    const res: PollResponse = reply.raw
     res[pollOf] = this
     res.on('close', onResponseClose)
-    // The client may have gone while the auth hook awaited: 'close' has fired
+    // The client may have gone while credentials were read: 'close' has fired
     // already and would never reach the listener, leaving the poll held.
-    if (reply.request.raw.socket.destroyed) this.leave()
+    if (socketGone) this.leave()
   }
 
   deliver (answer: PollAnswer): void {
     // An answer several polls share is encoded once.
-    if (this.end()) writePrebuiltJson(this.reply.headers(answerHeaders), answerBody(answer))
+    if (this.end()) this.write(answerBody(answer))
   }
 
-  /** Through the one error handler, like any route's error. */
   fail (err: unknown): void {
-    if (this.end()) this.reply.send(err)
+    if (this.end()) this.failed(err)
   }
+
+  protected abstract write (body: Buffer): void
+  protected abstract failed (err: unknown): void
 
   private end (): boolean {
     if (this.done) return false
     this.done = true
-    const res: PollResponse = this.reply.raw
-    res.removeListener('close', onResponseClose)
-    res[pollOf] = undefined
+    this.res.removeListener('close', onResponseClose)
+    this.res[pollOf] = undefined
     return true
+  }
+}
+
+/** A poll that came through Fastify's route. */
+export class PollReply extends HeldPoll {
+  constructor (private readonly reply: FastifyReply) {
+    super(reply.raw, reply.request.raw.socket.destroyed)
+  }
+
+  protected write (body: Buffer): void {
+    writePrebuiltJson(this.reply.headers(answerHeaders), body)
+  }
+
+  /** Through the one error handler, like any route's error. */
+  protected failed (err: unknown): void {
+    this.reply.send(err)
+  }
+}
+
+/**
+ * A poll taken by the fast lane (fast-lane.ts), without Fastify: the answer is
+ * written directly, with the headers Fastify's would have. A failure is handed
+ * to Fastify untouched (nothing was written): its route runs the poll again
+ * and answers the error through the one error handler.
+ */
+export class RawPollReply extends HeldPoll {
+  constructor (
+    private readonly req: IncomingMessage,
+    private readonly response: ServerResponse,
+    private readonly handOver: (req: IncomingMessage, res: ServerResponse) => void
+  ) {
+    super(response, req.socket.destroyed)
+  }
+
+  protected write (body: Buffer): void {
+    this.response.writeHead(200, [...rawAnswerHeaders, 'content-length', String(body.length)])
+    this.response.end(body)
+  }
+
+  protected failed (): void {
+    this.handOver(this.req, this.response)
   }
 }

@@ -5,7 +5,10 @@ import { requireUser } from '../auth/plugin.js'
 import { addressKey } from '../http/address.js'
 import { AppError } from '../http/errors.js'
 import { ErrorSchema, EventSchema } from '../http/schemas.js'
+import type { AuthService } from '../auth/service.js'
+import { setFastLane } from '../http/server.js'
 import type { PollEngine } from './engine.js'
+import { pollFastLane } from './fast-lane.js'
 import { PollReply } from './poll-reply.js'
 import type { Presence } from './presence.js'
 
@@ -16,6 +19,9 @@ export interface PollRoutesOptions {
   pollMaxTimeout: number
   /** The poll route's own log level (request logs of polls only at debug). */
   pollLogLevel: LogLevel
+  /** For the fast lane: credentials from memory, and the client's address as Fastify sees it. */
+  auth: AuthService
+  trustProxy: boolean | number | string[]
 }
 
 const cursorPattern = /^[0-9]{1,15}$/
@@ -44,6 +50,19 @@ const pollSchema = {
 export default async function pollRoutes (root: FastifyInstance, opts: PollRoutesOptions): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const { engine, presence } = opts
+
+  // Polls Fastify need not see (fast-lane.ts); not while poll requests are logged, which it does not do.
+  if (!['debug', 'trace'].includes(opts.pollLogLevel)) {
+    setFastLane(root.server, pollFastLane({
+      path: `${app.prefix}/poll`,
+      auth: opts.auth,
+      engine,
+      presence,
+      pollTimeout: opts.pollTimeout,
+      pollMaxTimeout: opts.pollMaxTimeout,
+      trustProxy: opts.trustProxy
+    }))
+  }
 
   app.get('/poll', {
     config: { authFromCache: true },

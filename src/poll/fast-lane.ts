@@ -1,0 +1,137 @@
+import proxyAddr from '@fastify/proxy-addr'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AuthUser } from '../auth/credential-resolver.js'
+import type { AuthService } from '../auth/service.js'
+import { bearerOf } from '../auth/plugin.js'
+import { sessionCookieName } from '../auth/session-cookie.js'
+import { addressKey } from '../http/address.js'
+import type { FastLane } from '../http/server.js'
+import type { PollEngine } from './engine.js'
+import { RawPollReply } from './poll-reply.js'
+import type { Presence } from './presence.js'
+
+export interface PollFastLaneOptions {
+  /** The poll route's full path, e.g. `/chat/api/poll`. */
+  path: string
+  auth: AuthService
+  engine: PollEngine
+  presence: Presence
+  pollTimeout: number
+  pollMaxTimeout: number
+  trustProxy: boolean | number | string[]
+}
+
+/** A poll's query in the one spelling the lane takes. */
+interface PollQuery { cursor: number | null, timeout: number | null, limit: number, away: boolean }
+
+const cursorValue = /^[0-9]{1,15}$/
+const timeoutValue = /^(?:0|[1-9][0-9]{0,5})$/
+const limitValue = /^[1-9][0-9]{0,2}$/
+
+/**
+ * The query of `/poll?…` when every parameter is one the route knows, once,
+ * in its plain form (what the web client and the curl recipes send); null for
+ * anything else, which the route's own validation then judges.
+ */
+export function parsePollQuery (query: string): PollQuery | null {
+  const out: PollQuery = { cursor: null, timeout: null, limit: 100, away: false }
+  if (query === '') return out
+  let seen = 0
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=')
+    const key = eq < 0 ? part : part.slice(0, eq)
+    const value = eq < 0 ? '' : part.slice(eq + 1)
+    const bit = key === 'cursor' ? 1 : key === 'timeout' ? 2 : key === 'limit' ? 4 : key === 'away' ? 8 : 0
+    if (bit === 0 || (seen & bit) !== 0) return null
+    seen |= bit
+    if (bit === 1) {
+      if (!cursorValue.test(value)) return null
+      out.cursor = Number(value)
+    } else if (bit === 2) {
+      if (!timeoutValue.test(value)) return null
+      out.timeout = Number(value)
+    } else if (bit === 4) {
+      if (!limitValue.test(value) || Number(value) > 500) return null
+      out.limit = Number(value)
+    } else {
+      if (value !== '0' && value !== '1') return null
+      out.away = value === '1'
+    }
+  }
+  return out
+}
+
+/** The session cookie's value when it is there in plain form (first one wins, as in @fastify/cookie); else undefined. */
+export function plainSessionCookie (header: string | undefined): string | undefined {
+  if (header === undefined) return undefined
+  const at = header.indexOf(`${sessionCookieName}=`)
+  if (at < 0) return undefined
+  for (const part of header.split(';')) {
+    const trimmed = part.trim()
+    if (!trimmed.startsWith(`${sessionCookieName}=`)) continue
+    const value = trimmed.slice(sessionCookieName.length + 1)
+    // Quoted or percent-encoded: the cookie parser decodes those; leave them to it.
+    return value === '' || value.includes('%') || value.startsWith('"') ? undefined : value
+  }
+  return undefined
+}
+
+/**
+ * The client's address as Fastify's `request.ip` gives it for this trustProxy
+ * setting (fastify 5's lib/request.js: the socket's address, or the last
+ * address proxy-addr accepts); test/poll/fast-lane.test.ts holds the two side by side.
+ */
+export function clientAddress (trustProxy: boolean | number | string[]): (req: IncomingMessage) => string {
+  if (trustProxy === false) return req => req.socket.remoteAddress ?? ''
+  // Fastify fails closed on a bare hop count: it cannot check the immediate peer.
+  const trust = trustProxy === true ? () => true : typeof trustProxy === 'number' ? () => false : proxyAddr.compile(trustProxy)
+  return req => {
+    const all = proxyAddr.all(req, trust)
+    return all[all.length - 1] ?? ''
+  }
+}
+
+/**
+ * The poll route without Fastify, for what makes up nearly all of a busy
+ * server's requests: `GET …/poll` with a plain query and credentials memory
+ * already holds. Everything else (another method or path, an unusual query,
+ * credentials to look up or refuse, a server shutting down) is left to
+ * Fastify's route, which answers it the same way it always did. The lane
+ * answers with the same status, headers and body the route would, and takes
+ * no part in logging, so it is off when the poll route logs its requests.
+ */
+export function pollFastLane (opts: PollFastLaneOptions): FastLane {
+  const { path, auth, engine, presence } = opts
+  const addressOf = clientAddress(opts.trustProxy)
+
+  const knownCaller = (req: IncomingMessage): AuthUser | undefined => {
+    const authorization = req.headers.authorization
+    if (authorization !== undefined) {
+      const bearer = bearerOf(authorization)
+      return bearer === null ? undefined : auth.cachedFromBearer(bearer) ?? undefined
+    }
+    const cookie = plainSessionCookie(req.headers.cookie)
+    return cookie === undefined ? undefined : auth.cachedFromCookie(cookie) ?? undefined
+  }
+
+  return (req: IncomingMessage, res: ServerResponse, handOver: (req: IncomingMessage, res: ServerResponse) => void): boolean => {
+    const url = req.url
+    if (req.method !== 'GET' || url === undefined || !url.startsWith(path) || engine.closing) return false
+    if (url.length > path.length && url.charCodeAt(path.length) !== 63 /* ? */) return false
+    const query = parsePollQuery(url.slice(path.length + 1))
+    if (query === null) return false
+    const user = knownCaller(req)
+    if (user === undefined) return false
+    const poll = new RawPollReply(req, res, handOver)
+    presence.touch(user.id, query.away)
+    engine.start({
+      userId: user.id,
+      address: addressKey(addressOf(req)),
+      cursor: query.cursor,
+      limit: query.limit,
+      timeoutMs: Math.min(query.timeout ?? opts.pollTimeout, opts.pollMaxTimeout) * 1000,
+      departure: poll
+    }, poll)
+    return true
+  }
+}
