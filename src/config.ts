@@ -22,7 +22,7 @@ export const envSchema = Type.Object({
   PORT: Type.String({ minLength: 1, default: '3000', description: 'a port number, or a unix socket path' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address to listen on (`0.0.0.0` for all)' }),
   BASE_PATH: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*/?$', default: '', readmeDefault: '(empty; under Passenger its `PASSENGER_BASE_URI`)', description: 'sub-path the app is mounted under behind a proxy, e.g. `/chat`' }),
-  TRUST_PROXY: Type.String({ default: 'false', description: '`true`, a hop count, or a comma list of proxy addresses/CIDR ranges whose `X-Forwarded-*` headers are believed' }),
+  TRUST_PROXY: Type.String({ default: 'false', description: '`true`, or a comma list of proxy addresses/CIDR ranges whose `X-Forwarded-*` headers are believed' }),
   ALLOWED_ORIGINS: Type.String({ default: '', readmeDefault: '(none)', description: 'extra origins (comma list) allowed to make cookie-authenticated writes' }),
   POLL_TIMEOUT: int(1, 3600, 25, 'seconds a poll is held by default'),
   POLL_MAX_TIMEOUT: int(1, 3600, 55, "cap on a poll's `timeout`"),
@@ -223,12 +223,19 @@ function parsePort (value: string): number | string {
   return value
 }
 
-/** TRUST_PROXY takes what Fastify's trustProxy takes: true/false, a hop count, or addresses and CIDR ranges. */
-function parseTrustProxy (value: string): boolean | number | string[] {
+/**
+ * TRUST_PROXY: true/false, or addresses and CIDR ranges (and proxy-addr's
+ * names: loopback, linklocal, uniquelocal). Not a hop count: Fastify 5 accepts
+ * one but then believes no forwarded header at all (it cannot check the peer),
+ * so every visitor would count as the proxy; refused here with what to write instead.
+ */
+function parseTrustProxy (value: string): boolean | string[] {
   const v = value.trim().toLowerCase()
   if (v === 'true') return true
   if (v === 'false' || v === '') return false
-  if (/^\d+$/.test(v)) return Number(v)
+  if (/^\d+$/.test(v)) {
+    throw new Error(`TRUST_PROXY: a hop count (${v}) cannot be checked against the connecting proxy; list the proxies' addresses instead (e.g. TRUST_PROXY=127.0.0.1 for a proxy on this machine)`)
+  }
   const entries = value.split(',').map(s => s.trim()).filter(s => s !== '')
   for (const entry of entries) {
     const [addr, bits, extra] = entry.split('/')
@@ -236,7 +243,7 @@ function parseTrustProxy (value: string): boolean | number | string[] {
     const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32))
     const named = ['loopback', 'linklocal', 'uniquelocal'].includes(entry)
     if (!named && (family === 0 || !validBits || extra !== undefined)) {
-      throw new Error(`TRUST_PROXY: "${entry}" is not true, false, a hop count, an address or a CIDR range`)
+      throw new Error(`TRUST_PROXY: "${entry}" is not true, false, an address or a CIDR range`)
     }
   }
   return entries

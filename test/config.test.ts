@@ -24,7 +24,6 @@ t.test('values are parsed as documented', async t => {
   t.equal(c.basePath, '/chat')
   t.same(c.trustProxy, ['127.0.0.1', '10.0.0.0/8'])
   t.same(c.sessionSecrets, ['a'.repeat(32), 'b'.repeat(40)])
-  t.equal(loadConfig({ TRUST_PROXY: '2' }, false).trustProxy, 2)
   t.equal(loadConfig({ TRUST_PROXY: 'true' }, false).trustProxy, true)
 })
 
@@ -38,6 +37,8 @@ t.test('a bad value is refused with a message naming the variable', async t => {
     [{ SESSION_SECRET: `${'a'.repeat(32)},short` }, /SESSION_SECRET/],
     [{ TRUST_PROXY: 'sometimes' }, /TRUST_PROXY/],
     [{ TRUST_PROXY: '10.0.0.0/99' }, /TRUST_PROXY/],
+    // Fastify would take it and then believe no forwarded header (see parseTrustProxy).
+    [{ TRUST_PROXY: '1' }, /TRUST_PROXY: a hop count .*127\.0\.0\.1/],
     [{ DATABASE_URL: 'postgres://x/y' }, /DATABASE_URL/],
     [{ REGISTRATION: 'maybe' }, /REGISTRATION/],
     [{ BASE_PATH: 'chat' }, /BASE_PATH/],

@@ -68,8 +68,7 @@ export function serverOptions (config: Config): FastifyServerOptions {
       serializers: { err: loggableError }
     },
     bodyLimit: config.bodyLimit,
-    // Fastify takes a hop count too, though its types do not say so.
-    trustProxy: config.trustProxy as boolean | string[],
+    trustProxy: config.trustProxy,
     serverFactory: methodOverrideServer,
     // Idle sockets are closed, but never before a held poll would have answered.
     connectionTimeout: (config.pollMaxTimeout + 30) * 1000,
