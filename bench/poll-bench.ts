@@ -28,7 +28,7 @@ Without --polls/--rate/--seconds/--burst-seconds it runs the suite:
   (a) 100 polls, idle then 10 msg/s   (b) 1,000 polls at 10 msg/s
   (c) 10,000 polls held, idle then 10 msg/s for 5 s   (d) 1,000 polls, senders as fast as they can
 and exits 1 when a floor is missed: poll cycle under 70 µs of server CPU in (b), RSS per held
-poll under 10 KB in (c), at least 10 sends/s in (d), p99 under 100 ms in (b).`
+poll under 8 KB in (c), at least 10 sends/s in (d), p99 under 100 ms in (b).`
 
 const { values: flags } = parseArgs({
   options: {
