@@ -140,17 +140,20 @@ export async function history (db: Executor, roomId: number, bounds: PageBounds,
 }
 
 /** A sender whose credentials and membership came from memory: checked again in the send's transaction. */
-export interface SenderCheck { tokenId: number, userId: number, roomId: number }
+export interface SenderCheck { tokenId: number, roomId: number }
+
+/** A check that held: the token's user as stored now, and the room's name now. */
+export interface SenderFound { userId: number, user: PublicUser, roomName: string }
 
 /**
- * The checks that still hold, keyed `tokenId:roomId`, each with the user as
- * stored now: the token exists and is the user's, the account is not
- * disabled, the user is a member of the room, and the room is a live channel,
- * with the room's name now (a send that named its room compares it). What the request's authentication and RoomAccess.writer check for a channel,
- * in one statement for a whole batch.
+ * The checks that still hold, keyed `tokenId:roomId`: the token exists, its
+ * account is not disabled, the account is a member of the room, and the room
+ * is a live channel. What the request's authentication and RoomAccess.writer
+ * check for a channel, in one statement for a whole batch; the caller compares
+ * the user, and the room's name when the send named it.
  */
-export async function checkSenders (db: Executor, checks: SenderCheck[]): Promise<Map<string, { userId: number, user: PublicUser, roomName: string }>> {
-  const out = new Map<string, { userId: number, user: PublicUser, roomName: string }>()
+export async function checkSenders (db: Executor, checks: SenderCheck[]): Promise<Map<string, SenderFound>> {
+  const out = new Map<string, SenderFound>()
   if (checks.length === 0) return out
   const pairs = new Map(checks.map(c => [`${c.tokenId}:${c.roomId}`, c]))
   const rows = await db.selectFrom('api_tokens as t')

@@ -4,7 +4,7 @@ import type { PublicUser } from '../events/event.js'
 import { linkToMessage, type AttachmentJson } from '../attachments/repository.js'
 import { isDuplicateKey } from '../db/errors.js'
 import { eventJson } from '../events/event.js'
-import { checkSenders, eventsById, findByClientIds, insertMentions, insertMessages } from './repository.js'
+import { checkSenders, eventsById, findByClientIds, insertMentions, insertMessages, type SenderFound } from './repository.js'
 
 export interface SendRequest {
   roomId: number
@@ -103,8 +103,8 @@ export class SendBatcher {
 
   private async write (all: Pending[], locked?: () => void): Promise<Outcome[]> {
     this.batches++
-    const checks = all.flatMap(p => p.check === undefined ? [] : [{ tokenId: p.check.tokenId, userId: Number(p.user.id), roomId: p.roomId }])
-    let passed = new Map<string, { userId: number, user: PublicUser, roomName: string }>()
+    const checks = all.flatMap(p => p.check === undefined ? [] : [{ tokenId: p.check.tokenId, roomId: p.roomId }])
+    let passed = new Map<string, SenderFound>()
     // In the transaction, before it queues for the lock: what the request's
     // authentication and room lookup would have read just before the batch.
     const beforeLock = async (trx: Tx): Promise<void> => { passed = await checkSenders(trx, checks) }

@@ -4,27 +4,17 @@ import type { AuthUser } from '../auth/credential-resolver.js'
 import type { AuthService } from '../auth/service.js'
 import { bearerOf } from '../auth/plugin.js'
 import { sessionCookieName } from '../auth/session-cookie.js'
-import { addressKey } from '../http/address.js'
 import type { FastLane } from '../http/server.js'
-import type { PollEngine } from './engine.js'
 import { RawPollReply } from './poll-reply.js'
-import type { Presence } from './presence.js'
+import { cursorPattern, startPoll, type PollQuery, type PollStartDeps } from './poll-start.js'
 
-export interface PollFastLaneOptions {
+export interface PollFastLaneOptions extends PollStartDeps {
   /** The poll route's full path, e.g. `/chat/api/poll`. */
   path: string
   auth: AuthService
-  engine: PollEngine
-  presence: Presence
-  pollTimeout: number
-  pollMaxTimeout: number
-  trustProxy: boolean | number | string[]
+  trustProxy: boolean | string[]
 }
 
-/** A poll's query in the one spelling the lane takes. */
-interface PollQuery { cursor: number | null, timeout: number | null, limit: number, away: boolean }
-
-const cursorValue = /^[0-9]{1,15}$/
 const timeoutValue = /^(?:0|[1-9][0-9]{0,5})$/
 const limitValue = /^[1-9][0-9]{0,2}$/
 
@@ -34,7 +24,7 @@ const limitValue = /^[1-9][0-9]{0,2}$/
  * anything else, which the route's own validation then judges.
  */
 export function parsePollQuery (query: string): PollQuery | null {
-  const out: PollQuery = { cursor: null, timeout: null, limit: 100, away: false }
+  const out: PollQuery = { cursor: null, timeout: undefined, limit: undefined, away: false }
   if (query === '') return out
   let seen = 0
   for (const part of query.split('&')) {
@@ -45,7 +35,7 @@ export function parsePollQuery (query: string): PollQuery | null {
     if (bit === 0 || (seen & bit) !== 0) return null
     seen |= bit
     if (bit === 1) {
-      if (!cursorValue.test(value)) return null
+      if (!cursorPattern.test(value)) return null
       out.cursor = Number(value)
     } else if (bit === 2) {
       if (!timeoutValue.test(value)) return null
@@ -63,9 +53,7 @@ export function parsePollQuery (query: string): PollQuery | null {
 
 /** The session cookie's value when it is there in plain form (first one wins, as in @fastify/cookie); else undefined. */
 export function plainSessionCookie (header: string | undefined): string | undefined {
-  if (header === undefined) return undefined
-  const at = header.indexOf(`${sessionCookieName}=`)
-  if (at < 0) return undefined
+  if (header?.includes(`${sessionCookieName}=`) !== true) return undefined
   for (const part of header.split(';')) {
     const trimmed = part.trim()
     if (!trimmed.startsWith(`${sessionCookieName}=`)) continue
@@ -81,10 +69,9 @@ export function plainSessionCookie (header: string | undefined): string | undefi
  * setting (fastify 5's lib/request.js: the socket's address, or the last
  * address proxy-addr accepts); test/poll/fast-lane.test.ts holds the two side by side.
  */
-export function clientAddress (trustProxy: boolean | number | string[]): (req: IncomingMessage) => string {
+export function clientAddress (trustProxy: boolean | string[]): (req: IncomingMessage) => string {
   if (trustProxy === false) return req => req.socket.remoteAddress ?? ''
-  // Fastify fails closed on a bare hop count: it cannot check the immediate peer.
-  const trust = trustProxy === true ? () => true : typeof trustProxy === 'number' ? () => false : proxyAddr.compile(trustProxy)
+  const trust = trustProxy === true ? () => true : proxyAddr.compile(trustProxy)
   return req => {
     const all = proxyAddr.all(req, trust)
     return all[all.length - 1] ?? ''
@@ -101,7 +88,7 @@ export function clientAddress (trustProxy: boolean | number | string[]): (req: I
  * no part in logging, so it is off when the poll route logs its requests.
  */
 export function pollFastLane (opts: PollFastLaneOptions): FastLane {
-  const { path, auth, engine, presence } = opts
+  const { path, auth, engine } = opts
   const addressOf = clientAddress(opts.trustProxy)
 
   const knownCaller = (req: IncomingMessage): AuthUser | undefined => {
@@ -122,16 +109,7 @@ export function pollFastLane (opts: PollFastLaneOptions): FastLane {
     if (query === null) return false
     const user = knownCaller(req)
     if (user === undefined) return false
-    const poll = new RawPollReply(req, res, handOver)
-    presence.touch(user.id, query.away)
-    engine.start({
-      userId: user.id,
-      address: addressKey(addressOf(req)),
-      cursor: query.cursor,
-      limit: query.limit,
-      timeoutMs: Math.min(query.timeout ?? opts.pollTimeout, opts.pollMaxTimeout) * 1000,
-      departure: poll
-    }, poll)
+    startPoll(opts, user.id, addressOf(req), query, new RawPollReply(req, res, handOver))
     return true
   }
 }

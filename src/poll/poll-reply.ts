@@ -40,7 +40,7 @@ function onResponseClose (this: PollResponse): void {
 abstract class HeldPoll extends ClientDeparture implements PollSink {
   private done = false
 
-  constructor (private readonly res: PollResponse, socketGone: boolean) {
+  constructor (protected readonly res: PollResponse, socketGone: boolean) {
     super()
     res[pollOf] = this
     res.on('close', onResponseClose)
@@ -95,18 +95,18 @@ export class PollReply extends HeldPoll {
 export class RawPollReply extends HeldPoll {
   constructor (
     private readonly req: IncomingMessage,
-    private readonly response: ServerResponse,
+    res: ServerResponse,
     private readonly handOver: (req: IncomingMessage, res: ServerResponse) => void
   ) {
-    super(response, req.socket.destroyed)
+    super(res, req.socket.destroyed)
   }
 
   protected write (body: Buffer): void {
-    this.response.writeHead(200, [...rawAnswerHeaders, 'content-length', String(body.length)])
-    this.response.end(body)
+    this.res.writeHead(200, [...rawAnswerHeaders, 'content-length', String(body.length)])
+    this.res.end(body)
   }
 
   protected failed (): void {
-    this.handOver(this.req, this.response)
+    this.handOver(this.req, this.res)
   }
 }

@@ -2,29 +2,18 @@ import type { FastifyInstance, LogLevel } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
-import { addressKey } from '../http/address.js'
 import { AppError } from '../http/errors.js'
 import { ErrorSchema, EventSchema } from '../http/schemas.js'
-import type { AuthService } from '../auth/service.js'
 import { setFastLane } from '../http/server.js'
-import type { PollEngine } from './engine.js'
-import { pollFastLane } from './fast-lane.js'
+import { pollFastLane, type PollFastLaneOptions } from './fast-lane.js'
 import { PollReply } from './poll-reply.js'
-import type { Presence } from './presence.js'
+import { cursorPattern, startPoll } from './poll-start.js'
 
-export interface PollRoutesOptions {
-  engine: PollEngine
-  presence: Presence
-  pollTimeout: number
-  pollMaxTimeout: number
+/** The engine and its settings, plus what the fast lane needs: credentials from memory, and the client's address as Fastify sees it. */
+export interface PollRoutesOptions extends Omit<PollFastLaneOptions, 'path'> {
   /** The poll route's own log level (request logs of polls only at debug). */
   pollLogLevel: LogLevel
-  /** For the fast lane: credentials from memory, and the client's address as Fastify sees it. */
-  auth: AuthService
-  trustProxy: boolean | number | string[]
 }
-
-const cursorPattern = /^[0-9]{1,15}$/
 
 const pollSchema = {
   tags: ['poll'],
@@ -49,19 +38,10 @@ const pollSchema = {
 
 export default async function pollRoutes (root: FastifyInstance, opts: PollRoutesOptions): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const { engine, presence } = opts
 
   // Polls Fastify need not see (fast-lane.ts); not while poll requests are logged, which it does not do.
   if (!['debug', 'trace'].includes(opts.pollLogLevel)) {
-    setFastLane(root.server, pollFastLane({
-      path: `${app.prefix}/poll`,
-      auth: opts.auth,
-      engine,
-      presence,
-      pollTimeout: opts.pollTimeout,
-      pollMaxTimeout: opts.pollMaxTimeout,
-      trustProxy: opts.trustProxy
-    }))
+    setFastLane(root.server, pollFastLane({ ...opts, path: `${app.prefix}/poll` }))
   }
 
   app.get('/poll', {
@@ -76,17 +56,7 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
     if (rawCursor !== undefined && !cursorPattern.test(rawCursor)) {
       throw new AppError('invalid', 'That cursor is not one this server gave out.', { fields: { cursor: 'is malformed' } })
     }
-    const timeoutSeconds = Math.min(timeout ?? opts.pollTimeout, opts.pollMaxTimeout)
-    // The one exit for a client that goes away mid-hold: the engine forgets the poll at once.
-    const poll = new PollReply(reply)
-    presence.touch(user.id, away === '1')
-    engine.start({
-      userId: user.id,
-      address: addressKey(request.ip),
-      cursor: rawCursor === undefined ? null : Number(rawCursor),
-      limit: limit ?? 100,
-      timeoutMs: timeoutSeconds * 1000,
-      departure: poll
-    }, poll)
+    const query = { cursor: rawCursor === undefined ? null : Number(rawCursor), timeout, limit, away: away === '1' }
+    startPoll(opts, user.id, request.ip, query, new PollReply(reply))
   })
 }
