@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import type { EventRow } from '../db/rows.js'
+import { CoalescedRead } from './coalesced-read.js'
 import { eventRowColumns } from './event.js'
 import { toEphemeralEvent, toFeedEvent, type EphemeralEvent, type FeedEvent } from './feed-event.js'
 import { FeedWindow } from './feed-window.js'
@@ -54,6 +55,10 @@ export class EventFeed {
   private readonly batchListeners: BatchListener[] = []
   private readonly ephemeralListeners: EphemeralListener[] = []
   private readonly headWaiters = new Set<{ id: number, resolve: () => void }>()
+  private readonly committedHead = new CoalescedRead(async () => {
+    const row = await this.options.db.selectFrom('event_seq').select('last_id').where('id', '=', 1).executeTakeFirst()
+    return Number(row?.last_id ?? 0)
+  })
 
   constructor (private readonly options: FeedOptions) {
     this.window = new FeedWindow(options)
@@ -81,10 +86,12 @@ export class EventFeed {
     this.headWaiters.clear()
   }
 
-  /** The highest committed event id, straight from the counter. */
+  /**
+   * The highest committed event id, straight from the counter, as of a read
+   * sent after this call (callers asking at the same time share it).
+   */
   async readCommittedHead (): Promise<number> {
-    const row = await this.options.db.selectFrom('event_seq').select('last_id').where('id', '=', 1).executeTakeFirst()
-    return Number(row?.last_id ?? 0)
+    return await this.committedHead.get()
   }
 
   /** Look for new events now (after this process committed some, or a poll arrived). */
