@@ -37,7 +37,7 @@ export const envSchema = Type.Object({
   EVENT_RETENTION_DAYS: int(1, 36500, 30, 'events older than this are deleted (in small batches, one node at a time); messages stay in history; an older cursor gets 409 `cursor_reset`'),
   MAX_HELD_POLLS: int(1, 10000000, 20000, 'held polls per process; more get 503 with `Retry-After`'),
   MAX_POLLS_PER_USER: int(1, 100000, 20, 'held polls per account; more get 429'),
-  MAX_POLLS_PER_ADDRESS: int(0, 10000000, 200, 'held polls per client address (an IPv6 /64 is one; behind a proxy, see `TRUST_PROXY`) and process, all accounts together; more get 429; `0` turns the cap off'),
+  MAX_POLLS_PER_ADDRESS: int(0, 10000000, 200, 'held polls per client address (an IPv6 /64 is one; behind a proxy, see `TRUST_PROXY`) and process, all accounts together; more get 429; loopback (127.0.0.0/8, ::1) is not capped; `0` turns the cap off'),
   RATE_LOGIN_MAX: int(1, 1000000, 10, 'sign-in attempts per address (an IPv6 /64 is one) in the window (kept in the database: all nodes share it)'),
   RATE_LOGIN_WINDOW: int(1, 86400, 60, 'seconds of that window'),
   RATE_LOGIN_USER_MAX: int(1, 1000000, 100, 'sign-in attempts per username in the same window, from all addresses together'),

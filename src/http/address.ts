@@ -11,9 +11,20 @@ export function addressKey (ip: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
   if (mapped !== null) return mapped[1] as string
   if (!isIPv6(ip)) return ip
+  // The loopback address is one host, not a customer's /64.
+  if (ip === '::1') return ip
   const [head = '', tail = ''] = ip.split('%')[0]?.split('::') ?? []
   const left = head === '' ? [] : head.split(':')
   const right = tail === '' ? [] : tail.split(':')
   const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left
   return `${groups.slice(0, 4).map(g => parseInt(g, 16).toString(16)).join(':')}::/64`
+}
+
+/**
+ * Whether an address key is this machine's own (127.0.0.0/8 or ::1): a local
+ * script, or a proxy in front whose forwarded addresses are not trusted
+ * (`TRUST_PROXY` unset), where one address stands for every visitor.
+ */
+export function isLoopbackKey (key: string): boolean {
+  return key.startsWith('127.') || key === '::1'
 }

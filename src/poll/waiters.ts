@@ -1,3 +1,4 @@
+import { isLoopbackKey } from '../http/address.js'
 import type { Expiring } from './timeout-wheel.js'
 
 export interface PollAnswer {
@@ -77,11 +78,13 @@ export class WaiterRegistry {
   /**
    * Which cap on held polls a new one would pass, if any: per account, or per
    * address so that many accounts from one address cannot hold the whole
-   * server's polls. A cap of 0 is none.
+   * server's polls. A cap of 0 is none. Loopback is not capped by address:
+   * behind a local proxy that is not trusted, it is every visitor at once, and
+   * capping it would cap the whole site at MAX_POLLS_PER_ADDRESS open tabs.
    */
   fullCap (poll: { userId: number, address: string }, perUser: number, perAddress: number): 'for this account' | 'from this address' | null {
     if (perUser > 0 && this.countFor(poll.userId) >= perUser) return 'for this account'
-    if (perAddress > 0 && this.countFrom(poll.address) >= perAddress) return 'from this address'
+    if (perAddress > 0 && this.countFrom(poll.address) >= perAddress && !isLoopbackKey(poll.address)) return 'from this address'
     return null
   }
 

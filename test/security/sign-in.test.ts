@@ -47,6 +47,7 @@ t.test('IPv6 addresses count by their /64', async t => {
   t.equal(addressKey('2001:db8:1:2::1'), '2001:db8:1:2::/64')
   t.equal(addressKey('2001:0db8:0001:0002:ffff:1:2:3'), '2001:db8:1:2::/64')
   t.equal(addressKey('::ffff:192.0.2.7'), '192.0.2.7')
+  t.equal(addressKey('::1'), '::1', 'loopback is one host, not a /64')
   t.equal(addressKey('192.0.2.7'), '192.0.2.7')
   const app = await buildTestApp(t, { ...limited, RATE_REGISTER_MAX: '2', RATE_REGISTER_WINDOW: '600' })
   t.equal((await registerFrom(app, 'carol', '2001:db8:1:2::1')).statusCode, 201)
