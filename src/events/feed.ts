@@ -48,6 +48,13 @@ export class EventFeed {
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
   private again = false
+  /**
+   * This process wrote a typing notice. Other processes' notices are read at
+   * most one interval after the last read, so that a wake-up for committed
+   * events alone (most of a busy node's ticks) costs one read, not two.
+   */
+  private ephemeralDue = true
+  private lastEphemeralReadAt = 0
   private closed = false
   private gapSince = 0
   private lastTickAt = 0
@@ -92,6 +99,12 @@ export class EventFeed {
    */
   async readCommittedHead (): Promise<number> {
     return await this.committedHead.get()
+  }
+
+  /** Look for new typing notices now (this process wrote one). */
+  wakeForEphemeral (): void {
+    this.ephemeralDue = true
+    this.wake()
   }
 
   /** Look for new events now (after this process committed some, or a poll arrived). */
@@ -180,7 +193,11 @@ export class EventFeed {
         this.lastTickAt = Date.now()
         let more = true
         while (more && !this.closed) more = await this.readBatch()
-        if (this.options.hasWaiters()) await this.readEphemeral()
+        if (this.options.hasWaiters() && (this.ephemeralDue || Date.now() - this.lastEphemeralReadAt >= this.options.intervalMs)) {
+          this.ephemeralDue = false
+          this.lastEphemeralReadAt = Date.now()
+          await this.readEphemeral()
+        }
       } while (this.again && !this.closed)
       this.failures = 0
     } catch (err) {

@@ -63,7 +63,7 @@ export default fp(async function services (app, opts: { config: Config }) {
     log: app.log
   })
   app.attachments = attachments
-  app.messages = new MessageService({ db, eventLog, access, batcher, onEphemeral: () => feed.wake(), onDeleted: async id => { await attachments.purgeMessage(id) } })
+  app.messages = new MessageService({ db, eventLog, access, batcher, onEphemeral: () => { feed.wakeForEphemeral() }, onDeleted: async id => { await attachments.purgeMessage(id) } })
   app.admin = new AdminService({ db, eventLog })
   app.messageSearch = new SearchService({ db, dialect: app.database.dialect, access, scanLimit: config.searchScanLimit })
 }, { name: 'services', dependencies: ['database', 'event-stream'] })
