@@ -1,4 +1,4 @@
-import { CompiledQuery, type DatabaseConnection, Kysely, MysqlDialect, SqliteDialect, sql, type Transaction } from 'kysely'
+import { CompiledQuery, type DatabaseConnection, Kysely, type LogEvent, MysqlDialect, SqliteDialect, sql, type Transaction } from 'kysely'
 import type { PoolOptions } from 'mysql2'
 import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -23,6 +23,8 @@ export interface DatabaseHandle {
   dialect: Dialect
   /** Running total of SQL statements sent, for the benchmark's queries-per-second. */
   queryCount: () => number
+  /** Calls `listener` with each statement's SQL until the returned function is called (tests that count statements of a kind). */
+  watchQueries: (listener: (sql: string) => void) => () => void
   close: () => Promise<void>
 }
 
@@ -35,7 +37,16 @@ export interface ConnectOptions {
 
 export function connectDatabase (options: ConnectOptions): DatabaseHandle {
   let queries = 0
-  const log = (): void => { queries++ }
+  const watchers = new Set<(sql: string) => void>()
+  const log = (event: LogEvent): void => {
+    queries++
+    for (const watcher of watchers) watcher(event.query.sql)
+  }
+  const watchQueries = (listener: (sql: string) => void): () => void => {
+    const own = (sql: string): void => { listener(sql) }
+    watchers.add(own)
+    return () => { watchers.delete(own) }
+  }
   if (options.databaseUrl !== undefined) {
     const target = parseDatabaseUrl(options.databaseUrl)
     const poolConfig = (host: DatabaseHost): PoolOptions => ({
@@ -65,7 +76,7 @@ export function connectDatabase (options: ConnectOptions): DatabaseHandle {
       await connection.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'))
     }
     const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool, onCreateConnection }), log })
-    return { db, dialect: 'mysql', queryCount: () => queries, close: async () => { await db.destroy() } }
+    return { db, dialect: 'mysql', queryCount: () => queries, watchQueries, close: async () => { await db.destroy() } }
   }
   mkdirSync(options.dataDir, { recursive: true })
   const SqliteDatabase = sqliteDriver()
@@ -75,7 +86,7 @@ export function connectDatabase (options: ConnectOptions): DatabaseHandle {
   file.pragma('journal_mode = WAL')
   file.pragma('synchronous = NORMAL')
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }), log })
-  return { db, dialect: 'sqlite', queryCount: () => queries, close: async () => { await db.destroy() } }
+  return { db, dialect: 'sqlite', queryCount: () => queries, watchQueries, close: async () => { await db.destroy() } }
 }
 
 export interface DatabaseHost { host: string, port: number }

@@ -22,10 +22,10 @@ export default async function webhooksPlugin (app: FastifyInstance, opts: Webhoo
   const { db, dialect } = app.database
   const { webhooks: config, rateLimit } = opts.config
   const sendAs = app.messages.sendAs.bind(app.messages)
-  const webhooks = new WebhookService({ db, dialect, access: new RoomAccess(db), allowPrivate: config.allowPrivate, perRoom: config.perRoom, sendAs })
   const worker = new WebhookWorker({ db, log: app.log, config, sendAs })
-  // Any room event may be one a webhook waits for.
-  app.feed.onBatch(batch => { if (batch.some(e => e.roomId !== null)) worker.wake() })
+  const onHooked = (roomId: number): void => { worker.noteHookedRoom(roomId) }
+  const webhooks = new WebhookService({ db, dialect, access: new RoomAccess(db), allowPrivate: config.allowPrivate, perRoom: config.perRoom, sendAs, onHooked })
+  app.feed.onBatch(batch => { worker.onEvents(batch) })
   app.addHook('onReady', async () => { worker.start() })
   app.addHook('onClose', async () => { await worker.close() })
 

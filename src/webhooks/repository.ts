@@ -126,6 +126,12 @@ export async function dueOutgoing (db: Executor, now: number): Promise<number[]>
   return rows.map(r => Number(r.id))
 }
 
+/** The rooms that have a webhook not marked failing (those whose events may be due for delivery). */
+export async function hookedRooms (db: Executor): Promise<Set<number>> {
+  const rows = await db.selectFrom('outgoing_webhooks').select('room_id').distinct().where('failing', '=', 0).execute()
+  return new Set(rows.map(r => Number(r.room_id)))
+}
+
 /** Moves the cursor past an acknowledged event; never backwards (two nodes may both have delivered it). */
 export async function acknowledge (db: Executor, id: number, eventId: number): Promise<void> {
   await db.updateTable('outgoing_webhooks')

@@ -17,6 +17,8 @@ export interface WebhookServiceDeps {
   perRoom: number
   /** Sends through the message service, as a normal send does. */
   sendAs: (roomId: number, user: PublicUser, text: string, clientId: string | null) => Promise<unknown>
+  /** A webhook was made or resumed in this room (the worker then watches its events at once). */
+  onHooked?: (roomId: number) => void
 }
 
 const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
@@ -84,6 +86,7 @@ export class WebhookService {
       const id = await repo.insertOutgoing(trx, { roomId, url: input.url, events, secret, botUserId: Number(bot.id), createdBy: user.id, after })
       return { id, after }
     })
+    this.deps.onHooked?.(roomId)
     return { id: String(id), url: input.url, events, secret, createdAt: new Date().toISOString(), lastDeliveredEventId: String(after), failing: false, lastError: null }
   }
 
@@ -109,5 +112,6 @@ export class WebhookService {
   async resumeOutgoing (user: AuthUser, ref: string, id: number): Promise<void> {
     const room = await asModerator(this.deps.db, this.deps.access, user, ref)
     if (!await repo.resumeOutgoing(this.deps.db, room.id, id)) throw new AppError('not_found', 'No such webhook in this room.')
+    this.deps.onHooked?.(room.id)
   }
 }

@@ -38,6 +38,16 @@ export class WebhookWorker {
   private readonly running = new Map<number, Promise<void>>()
   private readonly stop = new AbortController()
   private timer: NodeJS.Timeout | null = null
+  /**
+   * Rooms with a webhook that is not failing, read at most one interval ago
+   * (null: not read yet), so that events in other rooms (on most sites, all of
+   * them) cost no look for due deliveries. Hooks made on another node are
+   * learned within an interval; deliveries wait for nothing else.
+   */
+  private hooked: Set<number> | null = null
+  private hookedReadAt = 0
+  /** Rooms noted while a read of `hooked` was under way: that read may predate them. */
+  private notedDuringRead: number[] | null = null
   private ticking = false
   private again = false
 
@@ -48,6 +58,18 @@ export class WebhookWorker {
   get inFlight (): number { return this.running.size }
 
   start (): void { this.schedule() }
+
+  /** A batch of committed events: look for due deliveries now if one is in a room with a webhook. */
+  onEvents (batch: ReadonlyArray<{ roomId: number | null }>): void {
+    const hooked = this.hooked
+    if (hooked === null || batch.some(e => e.roomId !== null && hooked.has(e.roomId))) this.wake()
+  }
+
+  /** A webhook was made or resumed here for this room: its next events must not wait for an interval. */
+  noteHookedRoom (roomId: number): void {
+    this.hooked?.add(roomId)
+    this.notedDuringRead?.push(roomId)
+  }
 
   /** New events were committed somewhere: look for due webhooks now. */
   wake (): void {
@@ -76,6 +98,7 @@ export class WebhookWorker {
   }
 
   private async tick (): Promise<void> {
+    if (this.hooked === null || Date.now() - this.hookedReadAt >= this.deps.config.intervalMs) await this.readHookedRooms()
     for (const id of await repo.dueOutgoing(this.deps.db, Date.now())) {
       if (this.stop.signal.aborted || this.running.size >= this.deps.config.maxInFlight) return
       if (this.running.has(id) || !await this.leases.take(id)) continue
@@ -86,6 +109,19 @@ export class WebhookWorker {
           this.leases.release(id).catch(() => {})
         })
       this.running.set(id, task)
+    }
+  }
+
+  private async readHookedRooms (): Promise<void> {
+    this.hookedReadAt = Date.now()
+    const noted: number[] = []
+    this.notedDuringRead = noted
+    try {
+      const hooked = await repo.hookedRooms(this.deps.db)
+      for (const roomId of noted) hooked.add(roomId)
+      this.hooked = hooked
+    } finally {
+      this.notedDuringRead = null
     }
   }
 

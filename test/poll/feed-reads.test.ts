@@ -16,6 +16,8 @@ t.test('a send wakes one read of the events, not a read of typing notices too', 
   await as(app, alice, 'POST', '/api/rooms', { name: 'general' })
   await as(app, bob, 'POST', '/api/rooms/general/join')
 
+  let typingReads = 0
+  t.teardown(app.database.watchQueries(sql => { if (/from [`"]ephemeral_events[`"]/i.test(sql) && /^select/i.test(sql)) typingReads++ }))
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 100 && app.feed.busy; i++) await new Promise(resolve => setTimeout(resolve, 10))
     await new Promise(resolve => setTimeout(resolve, 50))
@@ -46,6 +48,12 @@ t.test('a send wakes one read of the events, not a read of typing notices too', 
   const alone = await queriesOfSend('nobody polls')
   const withPoll = await queriesOfSend('dave polls', dave)
   t.equal(withPoll, alone, `a send costs ${alone} queries whether or not a poll is held (${withPoll} with one)`)
+  t.ok(typingReads > 0, 'typing notices were read while the poll was held (the first look)')
+  const readsBefore = typingReads
+  await send(app, alice, 'general', 'dave still polls')
+  await settle()
+  t.equal(app.engine.held, 1, "dave's poll is still held")
+  t.equal(typingReads, readsBefore, 'no read of typing notices for a send')
 })
 
 t.test("another node's typing notice arrives while this node keeps committing events", async t => {
