@@ -71,7 +71,7 @@ export const envSchema = Type.Object({
   WEBHOOKS_PER_ROOM: int(1, 1000, 10, 'incoming, and outgoing, webhooks per room'),
   // Longer than a delivery may take (10 s), so a live holder never loses it mid-request.
   WEBHOOK_LEASE_SECONDS: int(11, 3600, 30, "how long a node's claim on an outgoing webhook lasts unrenewed (another node takes it over after)"),
-  WEBHOOK_INTERVAL_MS: int(10, 60000, 1000, 'how often a process looks for due webhook deliveries (and at once when it commits events)'),
+  WEBHOOK_INTERVAL_MS: int(10, 60000, 1000, 'how often a process looks for due webhook deliveries and for webhooks made on other nodes (and at once when events arrive in a room with a webhook)'),
   XMPP_DOMAIN: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$', readmeDefault: 'the host name', description: 'the XMPP domain of the BOSH endpoint `{BASE_PATH}/http-bind`: users are `username@XMPP_DOMAIN`, channels `name@conference.XMPP_DOMAIN` (docs/XMPP.md)' })),
   XMPP_CORS_ORIGINS: Type.String({ pattern: '^\\s*(https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', readmeDefault: '(none)', description: 'origins (comma list, e.g. `https://converse.example.org`) whose pages may use `{BASE_PATH}/http-bind` from the browser (CORS; docs/XMPP.md)' })
 })
