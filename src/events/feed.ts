@@ -4,14 +4,14 @@ import type { Db } from '../db/connect.js'
 import type { EventRow } from '../db/rows.js'
 import { CoalescedRead } from './coalesced-read.js'
 import { eventRowColumns } from './event.js'
-import { toEphemeralEvent, toFeedEvent, type EphemeralEvent, type FeedEvent } from './feed-event.js'
+import { toFeedEvent, type FeedEvent } from './feed-event.js'
 import { FeedWindow } from './feed-window.js'
+import { TypingReader, type EphemeralListener } from './typing-reader.js'
 import type { MembershipSpans } from './visibility.js'
 
 export { toFeedEvent, type EphemeralEvent, type FeedEvent } from './feed-event.js'
 
 export type BatchListener = (batch: FeedEvent[]) => void
-export type EphemeralListener = (event: EphemeralEvent) => void
 
 export interface FeedOptions {
   db: Db
@@ -29,7 +29,6 @@ export interface FeedOptions {
 const batchSize = 1000
 const idleIntervalMs = 1000
 const gapGiveUpMs = 10000
-const ephemeralMaxAgeMs = 10000
 const rangesPerQuery = 200
 
 /**
@@ -44,23 +43,15 @@ export class EventFeed {
   private headId = 0
   /** The highest event id this process committed itself: polls here wait for it (read-your-writes). */
   localCommitted = 0
-  private ephemeralHead = 0
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
   private again = false
-  /**
-   * This process wrote a typing notice. Other processes' notices are read at
-   * most one interval after the last read, so that a wake-up for committed
-   * events alone (most of a busy node's ticks) costs one read, not two.
-   */
-  private ephemeralDue = true
-  private lastEphemeralReadAt = 0
   private closed = false
   private gapSince = 0
   private lastTickAt = 0
   private failures = 0
   private readonly batchListeners: BatchListener[] = []
-  private readonly ephemeralListeners: EphemeralListener[] = []
+  private readonly typing: TypingReader
   private readonly headWaiters = new Set<{ id: number, resolve: () => void }>()
   private readonly committedHead = new CoalescedRead(async () => {
     const row = await this.options.db.selectFrom('event_seq').select('last_id').where('id', '=', 1).executeTakeFirst()
@@ -69,19 +60,19 @@ export class EventFeed {
 
   constructor (private readonly options: FeedOptions) {
     this.window = new FeedWindow(options)
+    this.typing = new TypingReader(options.db, options.log, options.intervalMs)
   }
 
   get head (): number { return this.headId }
   get oldestInWindow (): number { return this.window.start }
 
   onBatch (listener: BatchListener): void { this.batchListeners.push(listener) }
-  onEphemeral (listener: EphemeralListener): void { this.ephemeralListeners.push(listener) }
+  onEphemeral (listener: EphemeralListener): void { this.typing.onNotice(listener) }
 
   async start (): Promise<void> {
     this.headId = await this.readCommittedHead()
     this.window.start = this.headId + 1
-    const eph = await this.options.db.selectFrom('ephemeral_events').select(eb => eb.fn.max('id').as('max')).executeTakeFirst()
-    this.ephemeralHead = Number(eph?.max ?? 0)
+    await this.typing.start()
     this.schedule(this.options.intervalMs)
   }
 
@@ -103,7 +94,7 @@ export class EventFeed {
 
   /** Look for new typing notices now (this process wrote one). */
   wakeForEphemeral (): void {
-    this.ephemeralDue = true
+    this.typing.markDue()
     this.wake()
   }
 
@@ -193,11 +184,7 @@ export class EventFeed {
         this.lastTickAt = Date.now()
         let more = true
         while (more && !this.closed) more = await this.readBatch()
-        if (this.options.hasWaiters() && (this.ephemeralDue || Date.now() - this.lastEphemeralReadAt >= this.options.intervalMs)) {
-          this.ephemeralDue = false
-          this.lastEphemeralReadAt = Date.now()
-          await this.readEphemeral()
-        }
+        if (this.options.hasWaiters()) await this.typing.readIfDue()
       } while (this.again && !this.closed)
       this.failures = 0
     } catch (err) {
@@ -251,24 +238,5 @@ export class EventFeed {
       try { listener(batch) } catch (err) { this.options.log.error({ err }, 'feed listener failed') }
     }
     for (const w of [...this.headWaiters]) if (this.headId >= w.id) w.resolve()
-  }
-
-  private async readEphemeral (): Promise<void> {
-    const rows = await this.options.db.selectFrom('ephemeral_events as e')
-      .innerJoin('users as u', 'u.id', 'e.user_id')
-      .select(['e.id', 'e.room_id', 'e.user_id', 'e.type', 'e.created_at', 'u.username', 'u.display_name'])
-      .where('e.id', '>', this.ephemeralHead)
-      .orderBy('e.id')
-      .limit(batchSize)
-      .execute()
-    const freshAfter = Date.now() - ephemeralMaxAgeMs
-    for (const row of rows) {
-      this.ephemeralHead = Math.max(this.ephemeralHead, Number(row.id))
-      if (Number(row.created_at) < freshAfter) continue
-      const event = toEphemeralEvent(row)
-      for (const listener of this.ephemeralListeners) {
-        try { listener(event) } catch (err) { this.options.log.error({ err }, 'ephemeral listener failed') }
-      }
-    }
   }
 }
