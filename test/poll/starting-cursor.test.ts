@@ -55,7 +55,9 @@ t.test('a burst of polls without a cursor: few queries, each cursor past what wa
   t.equal((await fetch(`${urlA}/api/poll?timeout=0`, { headers })).status, 200)
 
   const sent = Number(await send(nodeB, alice, 'general', 'written on node B'))
-  const before = nodeA.database.queryCount()
+  // Counted by their SQL: node A's background work (presence, webhooks) may query meanwhile.
+  let headReads = 0
+  const unwatch = nodeA.database.watchQueries(sql => { if (/^select [`"]last_id[`"] from [`"]event_seq[`"]/i.test(sql)) headReads++ })
   // Pipelined on one connection, so that all of them are read in the same turn
   // of node A's event loop: deterministic on either database, however fast it is.
   const burst = 100
@@ -70,7 +72,7 @@ t.test('a burst of polls without a cursor: few queries, each cursor past what wa
     socket.on('error', reject)
     socket.write(`GET /api/poll HTTP/1.1\r\nhost: a\r\nauthorization: ${headers.authorization}\r\n\r\n`.repeat(burst))
   })
-  const queries = nodeA.database.queryCount() - before
+  unwatch()
   const bodies = [...raw.matchAll(/HTTP\/1\.1 (\d+)[^]*?\r\n\r\n(\{[^\n]*?\})(?=HTTP|$)/g)]
   t.equal(bodies.length, burst, 'every poll answered')
   for (const [, status, body] of bodies) {
@@ -79,5 +81,6 @@ t.test('a burst of polls without a cursor: few queries, each cursor past what wa
     t.ok(Number(answer.cursor) >= sent, `cursor ${answer.cursor} is not before the message node B committed (${sent})`)
     t.same(answer.events, [], 'a starting poll carries no events')
   }
-  t.ok(queries <= 3, `${burst} polls read the head with ${queries} queries`)
+  // One read, then one for all that asked while it ran; a request split over two reads of the socket adds a pair.
+  t.ok(headReads >= 1 && headReads <= 4, `${burst} polls read the head with ${headReads} queries`)
 })
