@@ -185,7 +185,7 @@ async function main (): Promise<number> {
   return 0
 }
 
-/** Sends/s on MariaDB the default run must reach (issue 12); measured 5,773-5,785 on the shared 2-core machine. */
+/** Sends/s on MariaDB the default run must reach (issue 12); measured 5,744-5,785 on the shared 2-core machine. */
 const sendsPerSecondFloor = 5000
 
 async function prepare (node: ServerNode, db: BenchDatabase, maxPolls: number): Promise<Setup> {

@@ -43,9 +43,8 @@ export function connectDatabase (options: ConnectOptions): DatabaseHandle {
     for (const watcher of watchers) watcher(event.query.sql)
   }
   const watchQueries = (listener: (sql: string) => void): () => void => {
-    const own = (sql: string): void => { listener(sql) }
-    watchers.add(own)
-    return () => { watchers.delete(own) }
+    watchers.add(listener)
+    return () => { watchers.delete(listener) }
   }
   if (options.databaseUrl !== undefined) {
     const target = parseDatabaseUrl(options.databaseUrl)

@@ -114,22 +114,19 @@ export async function resumeOutgoing (db: Executor, roomId: number, id: number):
   return Number(result.numUpdatedRows) > 0
 }
 
-/** Webhooks whose room has events after their cursor and whose next try is due. */
-export async function dueOutgoing (db: Executor, now: number): Promise<number[]> {
-  const rows = await db.selectFrom('outgoing_webhooks as w').select('w.id')
+/**
+ * Every webhook not marked failing, with its room and whether a delivery is
+ * due (events after its cursor, and its next try has come): one statement
+ * gives the worker both what to deliver and which rooms to watch.
+ */
+export async function activeOutgoing (db: Executor, now: number): Promise<Array<{ id: number, roomId: number, due: boolean }>> {
+  const rows = await db.selectFrom('outgoing_webhooks as w')
+    .select(eb => ['w.id', 'w.room_id', 'w.next_attempt_at', eb.exists(eb.selectFrom('events as e').select('e.id')
+      .whereRef('e.room_id', '=', 'w.room_id').whereRef('e.id', '>', 'w.last_delivered_event_id')).as('pending')])
     .where('w.failing', '=', 0)
-    .where('w.next_attempt_at', '<=', now)
-    .where(eb => eb.exists(eb.selectFrom('events as e').select('e.id')
-      .whereRef('e.room_id', '=', 'w.room_id').whereRef('e.id', '>', 'w.last_delivered_event_id')))
     .orderBy('w.id')
     .execute()
-  return rows.map(r => Number(r.id))
-}
-
-/** The rooms that have a webhook not marked failing (those whose events may be due for delivery). */
-export async function hookedRooms (db: Executor): Promise<Set<number>> {
-  const rows = await db.selectFrom('outgoing_webhooks').select('room_id').distinct().where('failing', '=', 0).execute()
-  return new Set(rows.map(r => Number(r.room_id)))
+  return rows.map(r => ({ id: Number(r.id), roomId: Number(r.room_id), due: Number(r.next_attempt_at) <= now && Number(r.pending) === 1 }))
 }
 
 /** Moves the cursor past an acknowledged event; never backwards (two nodes may both have delivered it). */

@@ -39,15 +39,14 @@ export class WebhookWorker {
   private readonly stop = new AbortController()
   private timer: NodeJS.Timeout | null = null
   /**
-   * Rooms with a webhook that is not failing, read at most one interval ago
-   * (null: not read yet), so that events in other rooms (on most sites, all of
-   * them) cost no look for due deliveries. Hooks made on another node are
-   * learned within an interval; deliveries wait for nothing else.
+   * Rooms with a webhook that is not failing, as of the last look (null: none
+   * yet), so that events in other rooms (on most sites, all of them) cost no
+   * look. Hooks made on another node are learned at the next look, at most an
+   * interval later.
    */
   private hooked: Set<number> | null = null
-  private hookedReadAt = 0
-  /** Rooms noted while a read of `hooked` was under way: that read may predate them. */
-  private notedDuringRead: number[] | null = null
+  /** Rooms noted while a look was under way: that look may predate them. */
+  private notedDuringLook: number[] | null = null
   private ticking = false
   private again = false
 
@@ -68,7 +67,7 @@ export class WebhookWorker {
   /** A webhook was made or resumed here for this room: its next events must not wait for an interval. */
   noteHookedRoom (roomId: number): void {
     this.hooked?.add(roomId)
-    this.notedDuringRead?.push(roomId)
+    this.notedDuringLook?.push(roomId)
   }
 
   /** New events were committed somewhere: look for due webhooks now. */
@@ -98,8 +97,12 @@ export class WebhookWorker {
   }
 
   private async tick (): Promise<void> {
-    if (this.hooked === null || Date.now() - this.hookedReadAt >= this.deps.config.intervalMs) await this.readHookedRooms()
-    for (const id of await repo.dueOutgoing(this.deps.db, Date.now())) {
+    const noted: number[] = []
+    this.notedDuringLook = noted
+    const hooks = await repo.activeOutgoing(this.deps.db, Date.now()).finally(() => { this.notedDuringLook = null })
+    this.hooked = new Set([...hooks.map(h => h.roomId), ...noted])
+    for (const { id, due } of hooks) {
+      if (!due) continue
       if (this.stop.signal.aborted || this.running.size >= this.deps.config.maxInFlight) return
       if (this.running.has(id) || !await this.leases.take(id)) continue
       const task = this.work(id)
@@ -109,19 +112,6 @@ export class WebhookWorker {
           this.leases.release(id).catch(() => {})
         })
       this.running.set(id, task)
-    }
-  }
-
-  private async readHookedRooms (): Promise<void> {
-    this.hookedReadAt = Date.now()
-    const noted: number[] = []
-    this.notedDuringRead = noted
-    try {
-      const hooked = await repo.hookedRooms(this.deps.db)
-      for (const roomId of noted) hooked.add(roomId)
-      this.hooked = hooked
-    } finally {
-      this.notedDuringRead = null
     }
   }
 
