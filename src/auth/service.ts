@@ -53,6 +53,11 @@ export class AuthService {
     return this.credentials.cachedFromBearer(token)
   }
 
+  /** Sealed with the current secret: no new cookie is due on this request. */
+  cookieIsCurrent (cookie: string): boolean {
+    return this.deps.sealer.isCurrent(cookie)
+  }
+
   async fromCookie (cookie: string, cached: boolean): Promise<AuthUser | null> {
     return await this.credentials.fromCookie(cookie, cached)
   }

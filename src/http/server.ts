@@ -1,10 +1,12 @@
 import type { FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Config } from '../config.js'
 import { sendError } from './error-handler.js'
 import { AppError } from './errors.js'
 import { lazySerializers } from './lazy-schemas.js'
+import { RawFront, type RawLane } from './raw-front.js'
 import { applySecurityHeaders } from './security-headers.js'
 import { loggableError } from '../db/errors.js'
 
@@ -23,7 +25,9 @@ import { loggableError } from '../db/errors.js'
 export type FastLane = (req: IncomingMessage, res: ServerResponse, handOver: (req: IncomingMessage, res: ServerResponse) => void) => boolean
 
 const fastLaneOf = Symbol('fast lane')
-type LanedServer = Server & { [fastLaneOf]?: FastLane }
+const rawLaneOf = Symbol('raw lane')
+const rawFrontOf = Symbol('raw front')
+type LanedServer = Server & { [fastLaneOf]?: FastLane, [rawLaneOf]?: RawLane, [rawFrontOf]?: RawFront }
 
 /** Installs the server's one fast lane (the server must come from serverOptions' factory). */
 export function setFastLane (server: Server, lane: FastLane | undefined): void {
@@ -32,6 +36,40 @@ export function setFastLane (server: Server, lane: FastLane | undefined): void {
 
 export function getFastLane (server: Server): FastLane | undefined {
   return (server as LanedServer)[fastLaneOf]
+}
+
+/** Installs the lane for requests read straight off connections (raw-front.ts); connections made before keep their way. */
+export function setRawLane (server: Server, lane: RawLane | undefined): void {
+  (server as LanedServer)[rawLaneOf] = lane
+}
+
+export function getRawLane (server: Server): RawLane | undefined {
+  return (server as LanedServer)[rawLaneOf]
+}
+
+/** How many connections the raw front reads itself (for tests). */
+export function rawConnectionCount (server: Server): number {
+  return (server as LanedServer)[rawFrontOf]?.size ?? 0
+}
+
+/**
+ * Puts the raw front before Node's own connection handling: it reads each
+ * new connection first and hands Node what its lane does not take. Node's
+ * closing of idle (or all) connections reaches the front's connections too.
+ */
+function installRawFront (server: LanedServer): void {
+  const nodeListener = server.listeners('connection')[0] as (socket: Socket) => void
+  server.removeListener('connection', nodeListener)
+  const front = new RawFront(server, nodeListener, () => server[rawLaneOf], {
+    headersTimeoutMs: server.headersTimeout,
+    keepAliveTimeoutMs: server.keepAliveTimeout
+  })
+  server[rawFrontOf] = front
+  server.on('connection', (socket: Socket) => { front.accept(socket) })
+  const closeIdle = server.closeIdleConnections.bind(server)
+  const closeAll = server.closeAllConnections.bind(server)
+  server.closeIdleConnections = () => { closeIdle(); front.closeIdle() }
+  server.closeAllConnections = () => { closeAll(); front.closeAll() }
 }
 
 function methodOverrideServer (handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerOptions): Server {
@@ -55,6 +93,7 @@ function methodOverrideServer (handler: (req: IncomingMessage, res: ServerRespon
   // Slow clients may not hold sockets open: headers must arrive promptly. Node
   // swaps the two limits when this one is the larger, so keep it within the request's.
   server.headersTimeout = Math.min(20000, options.requestTimeout ?? 20000)
+  installRawFront(server)
   return server
 }
 

@@ -4,8 +4,9 @@ import type { AuthUser } from '../auth/credential-resolver.js'
 import type { AuthService } from '../auth/service.js'
 import { bearerOf } from '../auth/plugin.js'
 import { sessionCookieName } from '../auth/session-cookie.js'
+import type { RawLane } from '../http/raw-front.js'
 import type { FastLane } from '../http/server.js'
-import { RawPollReply } from './poll-reply.js'
+import { RawPollReply, SocketPollReply } from './poll-reply.js'
 import { cursorPattern, startPoll, type PollQuery, type PollStartDeps } from './poll-start.js'
 
 export interface PollFastLaneOptions extends PollStartDeps {
@@ -64,18 +65,41 @@ export function plainSessionCookie (header: string | undefined): string | undefi
   return undefined
 }
 
+/** Where a request's client address comes from: the socket's peer and, behind proxies, X-Forwarded-For. */
+export interface AddressSource {
+  headers: NodeJS.Dict<string | string[]>
+  socket: { remoteAddress?: string | undefined }
+}
+
 /**
  * The client's address as Fastify's `request.ip` gives it for this trustProxy
  * setting (fastify 5's lib/request.js: the socket's address, or the last
  * address proxy-addr accepts); test/poll/fast-lane.test.ts holds the two side by side.
  */
-export function clientAddress (trustProxy: boolean | string[]): (req: IncomingMessage) => string {
+export function clientAddress (trustProxy: boolean | string[]): (req: AddressSource) => string {
   if (trustProxy === false) return req => req.socket.remoteAddress ?? ''
   const trust = trustProxy === true ? () => true : proxyAddr.compile(trustProxy)
   return req => {
-    const all = proxyAddr.all(req, trust)
+    const all = proxyAddr.all(req as IncomingMessage, trust)
     return all[all.length - 1] ?? ''
   }
+}
+
+/** The query of a poll to `path` the lanes may take (see parsePollQuery), else null. */
+function pollQueryOf (path: string, url: string): PollQuery | null {
+  if (!url.startsWith(path)) return null
+  if (url.length > path.length && url.charCodeAt(path.length) !== 63 /* ? */) return null
+  return parsePollQuery(url.slice(path.length + 1))
+}
+
+/** The caller when memory holds their credentials in plain form; undefined: the route looks them up or refuses. */
+function cachedCaller (auth: AuthService, authorization: string | undefined, cookieHeader: string | undefined): AuthUser | undefined {
+  if (authorization !== undefined) {
+    const bearer = bearerOf(authorization)
+    return bearer === null ? undefined : auth.cachedFromBearer(bearer) ?? undefined
+  }
+  const cookie = plainSessionCookie(cookieHeader)
+  return cookie === undefined ? undefined : auth.cachedFromCookie(cookie) ?? undefined
 }
 
 /**
@@ -91,25 +115,71 @@ export function pollFastLane (opts: PollFastLaneOptions): FastLane {
   const { path, auth, engine } = opts
   const addressOf = clientAddress(opts.trustProxy)
 
-  const knownCaller = (req: IncomingMessage): AuthUser | undefined => {
-    const authorization = req.headers.authorization
-    if (authorization !== undefined) {
-      const bearer = bearerOf(authorization)
-      return bearer === null ? undefined : auth.cachedFromBearer(bearer) ?? undefined
-    }
-    const cookie = plainSessionCookie(req.headers.cookie)
-    return cookie === undefined ? undefined : auth.cachedFromCookie(cookie) ?? undefined
-  }
-
   return (req: IncomingMessage, res: ServerResponse, handOver: (req: IncomingMessage, res: ServerResponse) => void): boolean => {
     const url = req.url
-    if (req.method !== 'GET' || url === undefined || !url.startsWith(path) || engine.closing) return false
-    if (url.length > path.length && url.charCodeAt(path.length) !== 63 /* ? */) return false
-    const query = parsePollQuery(url.slice(path.length + 1))
+    if (req.method !== 'GET' || url === undefined || engine.closing) return false
+    const query = pollQueryOf(path, url)
     if (query === null) return false
-    const user = knownCaller(req)
+    const user = cachedCaller(auth, req.headers.authorization, req.headers.cookie)
     if (user === undefined) return false
     startPoll(opts, user.id, addressOf(req), query, new RawPollReply(req, res, handOver))
     return true
   }
+}
+
+/**
+ * The same lane for requests the raw front (src/http/raw-front.ts) reads off
+ * a connection itself: the answer's bytes are written straight to the socket,
+ * the same bytes Node's server would write; whatever the lane does not take,
+ * or a poll that fails, goes to Node's server and Fastify's route untouched.
+ */
+export function pollRawLane (opts: PollFastLaneOptions): RawLane {
+  const { path, auth, engine } = opts
+  const addressOf = clientAddress(opts.trustProxy)
+  const behindProxy = opts.trustProxy !== false
+
+  return (head, exchange) => {
+    if (engine.closing) return false
+    const query = pollQueryOf(path, head.url)
+    if (query === null) return false
+    const known = cachedCaller(auth, head.authorization, head.cookie)
+    const lookup = known === undefined ? lookUpCaller(auth, head.authorization, head.cookie) : null
+    if (known === undefined && lookup === null) return false
+    const reply = new SocketPollReply(exchange)
+    const remoteAddress = exchange.remoteAddress
+    const ip = behindProxy
+      ? addressOf({ headers: { 'x-forwarded-for': head.forwardedFor }, socket: { remoteAddress } })
+      : remoteAddress ?? ''
+    if (known !== undefined) {
+      startWithCaller(opts, known, ip, query, reply)
+      return true
+    }
+    // The first poll on a connection often comes before memory knows its
+    // credentials: looked up here, the connection can stay with this lane.
+    lookup?.then(
+      user => { startWithCaller(opts, user, ip, query, reply) },
+      () => { reply.fail() }
+    )
+    return true
+  }
+}
+
+/** A poll by a known caller; for no caller (refused credentials) the route answers the 401. */
+function startWithCaller (opts: PollStartDeps, user: AuthUser | null, ip: string, query: PollQuery, reply: SocketPollReply): void {
+  if (user === null) reply.fail()
+  else startPoll(opts, user.id, ip, query, reply)
+}
+
+/**
+ * The caller's credentials read as Fastify's auth hook reads a poll's; null
+ * when only that hook may (no credentials, or a cookie it would seal again
+ * with the current secret, which needs a Set-Cookie header).
+ */
+function lookUpCaller (auth: AuthService, authorization: string | undefined, cookieHeader: string | undefined): Promise<AuthUser | null> | null {
+  if (authorization !== undefined) {
+    const bearer = bearerOf(authorization)
+    return bearer === null ? null : auth.fromBearer(bearer, true)
+  }
+  const cookie = plainSessionCookie(cookieHeader)
+  return cookie === undefined || !auth.cookieIsCurrent(cookie) ? null : auth.fromCookie(cookie, true)
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { writePrebuiltJson } from '../http/prebuilt-json.js'
+import type { RawExchange } from '../http/raw-front.js'
 import { securityHeaderList } from '../http/security-headers.js'
 import { answerBody } from './answers.js'
 import { ClientDeparture, type PollAnswer, type PollSink } from './waiters.js'
@@ -22,6 +23,9 @@ const rawAnswerHeaders: readonly string[] = [
   'content-type', 'application/json; charset=utf-8',
   ...securityHeaderList.flat()
 ]
+
+/** The status line and headers of a poll answer written straight to a socket (content-length and Node's own headers follow). */
+const socketAnswerHead = `HTTP/1.1 200 OK\r\n${rawAnswerHeaders.reduce((out, v, i) => out + (i % 2 === 0 ? `${v}: ` : `${v}\r\n`), '')}`
 
 const pollOf = Symbol('poll reply')
 type PollResponse = ServerResponse & { [pollOf]?: HeldPoll }
@@ -108,5 +112,32 @@ export class RawPollReply extends HeldPoll {
 
   protected failed (): void {
     this.handOver(this.req, this.res)
+  }
+}
+
+/**
+ * A poll the raw front read off its socket (src/http/raw-front.ts): the
+ * answer's bytes go straight to the socket, and an answer many polls share
+ * is made into bytes once. A failure hands the request to Node's server and
+ * Fastify's route, which run the poll again and answer the error.
+ */
+export class SocketPollReply extends ClientDeparture implements PollSink {
+  private done = false
+
+  constructor (private readonly exchange: RawExchange) {
+    super()
+    exchange.departure = this
+  }
+
+  deliver (answer: PollAnswer): void {
+    if (this.done) return
+    this.done = true
+    this.exchange.send(socketAnswerHead, answerBody(answer), answer)
+  }
+
+  fail (): void {
+    if (this.done) return
+    this.done = true
+    this.exchange.handOver()
   }
 }

@@ -4,8 +4,8 @@ import { Type } from 'typebox'
 import { requireUser } from '../auth/plugin.js'
 import { AppError } from '../http/errors.js'
 import { ErrorSchema, EventSchema } from '../http/schemas.js'
-import { setFastLane } from '../http/server.js'
-import { pollFastLane, type PollFastLaneOptions } from './fast-lane.js'
+import { setFastLane, setRawLane } from '../http/server.js'
+import { pollFastLane, pollRawLane, type PollFastLaneOptions } from './fast-lane.js'
 import { PollReply } from './poll-reply.js'
 import { cursorPattern, startPoll } from './poll-start.js'
 
@@ -41,7 +41,9 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
 
   // Polls Fastify need not see (fast-lane.ts); not while poll requests are logged, which it does not do.
   if (!['debug', 'trace'].includes(opts.pollLogLevel)) {
-    setFastLane(root.server, pollFastLane({ ...opts, path: `${app.prefix}/poll` }))
+    const laneOptions = { ...opts, path: `${app.prefix}/poll` }
+    setFastLane(root.server, pollFastLane(laneOptions))
+    setRawLane(root.server, pollRawLane(laneOptions))
   }
 
   app.get('/poll', {

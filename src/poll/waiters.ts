@@ -1,7 +1,9 @@
 import { isLoopbackKey } from '../http/address.js'
+import type { WireCache } from '../http/raw-front.js'
 import type { Expiring } from './timeout-wheel.js'
 
-export interface PollAnswer {
+/** Also where the raw front keeps the answer's bytes for every socket it goes to. */
+export interface PollAnswer extends WireCache {
   events: string[]
   cursor: number
   hasMore: boolean

@@ -2,14 +2,16 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { request as httpRequest } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { getFastLane, setFastLane, type FastLane } from '../../src/http/server.js'
+import { getFastLane, setFastLane, setRawLane, type FastLane } from '../../src/http/server.js'
 import { clientAddress, parsePollQuery, plainSessionCookie } from '../../src/poll/fast-lane.js'
 import { as, buildTestApp, listenOn, register, send } from '../helper.js'
 
 // The poll fast lane (src/poll/fast-lane.ts) answers most polls without
 // Fastify. Requests made with app.inject never reach it (inject skips the
 // server), so these tests go over real sockets: each request is made with the
-// lane and again without it, and the two answers must be the same.
+// lane and again without it, and the two answers must be the same. The raw
+// front before it (test/http/raw-front.test.ts) is off here: these are the
+// polls on connections Node's server reads.
 
 interface Answer { status: number, headers: Record<string, string | string[] | undefined>, body: string }
 
@@ -32,6 +34,7 @@ const comparable = (a: Answer): unknown => ({ status: a.status, headers: { ...a.
 function watchLane (app: FastifyInstance): { taken: () => number, off: () => void, on: () => void } {
   const lane = getFastLane(app.server)
   if (lane === undefined) throw new Error('no fast lane installed')
+  setRawLane(app.server, undefined)
   let taken = 0
   const counting: FastLane = (req, res, handOver) => {
     const took = lane(req, res, handOver)
