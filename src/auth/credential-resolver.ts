@@ -38,6 +38,7 @@ const noneRevoked: ReadonlySet<string> = new Set()
 // so memory follows the users who are active, and reloads never come in waves.
 const idleEvictMs = 10 * 60 * 1000
 const tokenTouchEveryMs = 60000
+const maxRememberedTokens = 10000
 
 /**
  * Turns a request's cookie or bearer token into its user. Polls come often, so
@@ -48,6 +49,8 @@ const tokenTouchEveryMs = 60000
 export class CredentialResolver {
   private readonly userCache = new LoadOnceCache<number, CachedUser>(idleEvictMs)
   private readonly tokenCache = new LoadOnceCache<string, CachedToken>(idleEvictMs)
+  /** Recent bearer tokens' hashes: a poller sends the same token several times a second. */
+  private readonly tokenHashes = new Map<string, string>()
   /** Tokens used on the cached path since the last flush, for last-used times. */
   private readonly tokensUsed = new Set<number>()
   private readonly sessions: UnsealedSessions
@@ -84,7 +87,7 @@ export class CredentialResolver {
 
   /** For polls, from memory alone, like `cachedFromCookie`: a token, its owner, or undefined. */
   cachedFromBearer (token: string): AuthUser | null | undefined {
-    const owner = this.tokenCache.peek(hashApiToken(token))
+    const owner = this.tokenCache.peek(this.hashOf(token))
     if (owner === undefined) return undefined
     const entry = this.userCache.peek(owner.userId)
     if (entry === undefined) return undefined
@@ -103,6 +106,17 @@ export class CredentialResolver {
     const user = await users.findUserById(this.deps.db, userId)
     if (user === undefined || await users.isSessionRevoked(this.deps.db, session.sessionId)) return null
     return this.sessionUser({ user, revoked: noneRevoked }, session)
+  }
+
+  private hashOf (token: string): string {
+    let hash = this.tokenHashes.get(token)
+    if (hash === undefined) {
+      // Bounded: tokens nobody sends again are forgotten wholesale.
+      if (this.tokenHashes.size >= maxRememberedTokens) this.tokenHashes.clear()
+      hash = hashApiToken(token)
+      this.tokenHashes.set(token, hash)
+    }
+    return hash
   }
 
   async fromBearer (token: string, cached: boolean): Promise<AuthUser | null> {
