@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { maxHeadBytes, parseRequestHead, type RequestHead } from './request-head.js'
+import { wireAnswer, type WireCache } from './wire-answer.js'
 
 /**
  * One request a lane took off a raw connection: it ends with exactly one
@@ -15,23 +16,8 @@ export interface RawExchange {
   handOver: () => void
 }
 
-/** Where an answer that many connections send keeps its bytes (valid for the second its Date names). */
-export interface WireCache { wire?: Buffer, wireDate?: string }
-
 /** Takes a request read off a raw connection (true: taken, and the exchange will be ended), or leaves it to Node's server. */
 export type RawLane = (head: RequestHead, exchange: RawExchange) => boolean
-
-let dateSecond = -1
-let dateText = ''
-/** The Date header's value, made once a second as Node's server does. */
-function httpDate (): string {
-  const second = Math.floor(Date.now() / 1000)
-  if (second !== dateSecond) {
-    dateSecond = second
-    dateText = new Date(second * 1000).toUTCString()
-  }
-  return dateText
-}
 
 const connectionOf = Symbol('raw connection')
 type RawSocket = Socket & { [connectionOf]?: RawConnection }
@@ -42,6 +28,7 @@ function onEnd (this: RawSocket): void { this[connectionOf]?.clientEnded() }
 function onClose (this: RawSocket): void { this[connectionOf]?.closed() }
 function onTimeout (this: RawSocket): void { this[connectionOf]?.timedOut() }
 function onError (this: RawSocket): void { this.destroy() }
+function onDrain (this: RawSocket): void { if (this[connectionOf] !== undefined) this.resume() }
 
 /**
  * A keep-alive connection whose requests the front reads itself, one at a
@@ -92,7 +79,14 @@ class RawConnection implements RawExchange {
     this.taken = bytes.subarray(0, end + 4)
     this.pending = end + 4 === bytes.length ? null : bytes.subarray(end + 4)
     this.busy = true
-    if (!this.front.lane(head, this)) this.handOver()
+    let taken = false
+    try {
+      taken = this.front.lane(head, this)
+    } catch {
+      // A lane that throws leaves the request to Node and Fastify, whose route
+      // runs it again and answers (and logs) whatever went wrong.
+    }
+    if (!taken) this.handOver()
   }
 
   send (head: string, body: Buffer, cache?: WireCache): void {
@@ -101,19 +95,14 @@ class RawConnection implements RawExchange {
     this.departure = null
     this.taken = null
     const keepAlive = !this.front.closing && !this.ended
-    const date = httpDate()
-    let wire = keepAlive && cache?.wireDate === date ? cache.wire : undefined
-    if (wire === undefined) {
-      const tail = keepAlive ? this.front.keepAliveLines : 'Connection: close\r\n'
-      wire = Buffer.concat([Buffer.from(`${head}content-length: ${body.length}\r\nDate: ${date}\r\n${tail}\r\n`, 'latin1'), body])
-      if (keepAlive && cache !== undefined) {
-        cache.wire = wire
-        cache.wireDate = date
-      }
-    }
+    const wire = wireAnswer(head, body, keepAlive ? this.front.keepAliveLines : null, cache)
     // The client left while the answer was made (its departure settles the poll).
     if (this.socket.destroyed) return
-    this.socket.write(wire)
+    // A client that sends without reading its answers is not read until it does.
+    if (!this.socket.write(wire)) {
+      this.socket.pause()
+      this.socket.once('drain', onDrain)
+    }
     if (!keepAlive) {
       this.socket.end()
       return
@@ -176,6 +165,7 @@ class RawConnection implements RawExchange {
     socket.removeListener('close', onClose)
     socket.removeListener('timeout', onTimeout)
     socket.removeListener('error', onError)
+    socket.removeListener('drain', onDrain)
     socket.setTimeout(0)
   }
 

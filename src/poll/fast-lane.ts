@@ -156,10 +156,8 @@ export function pollRawLane (opts: PollFastLaneOptions): RawLane {
     }
     // The first poll on a connection often comes before memory knows its
     // credentials: looked up here, the connection can stay with this lane.
-    lookup?.then(
-      user => { startWithCaller(opts, user, ip, query, reply) },
-      () => { reply.fail() }
-    )
+    lookup?.then(user => { startWithCaller(opts, user, ip, query, reply) })
+      .catch(() => { reply.fail() })
     return true
   }
 }

@@ -1,5 +1,5 @@
 import { isLoopbackKey } from '../http/address.js'
-import type { WireCache } from '../http/raw-front.js'
+import type { WireCache } from '../http/wire-answer.js'
 import type { Expiring } from './timeout-wheel.js'
 
 /** Also where the raw front keeps the answer's bytes for every socket it goes to. */
