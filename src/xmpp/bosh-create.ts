@@ -48,13 +48,15 @@ function grant (body: Element, options: BoshOptions): BoshTerms {
 }
 
 /** The session creation request (XEP-0124 §7.1, XEP-0206 §4): terms granted, and the stream's first features. */
-export function createSession (ctx: XmppServices, sessions: BoshSessions, body: Element, options: BoshOptions): string {
+export async function createSession (ctx: XmppServices, sessions: BoshSessions, body: Element, options: BoshOptions): Promise<string> {
   const rid = parseRid(body.attrs.rid)
   if (rid === null) return terminateBody('bad-request')
   if ((body.attrs.to ?? '').toLowerCase() !== ctx.domains.domain) return terminateBody('host-unknown')
   const terms = grant(body, options)
   const session: BoshSession | null = sessions.open(terms, rid, new XmppState(ctx.domains))
   if (session === null) return terminateBody('service-unavailable')
+  // Stored before the answer: the client's next request (SASL) may go to another process or node.
+  await sessions.save(session, rid, [])
   return boshBody({
     sid: session.sid,
     wait: terms.waitSeconds,

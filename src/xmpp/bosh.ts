@@ -138,7 +138,7 @@ function violation (session: BoshSession, body: Element): string | null {
 export async function handleBody (ctx: XmppServices, sessions: BoshSessions, body: Element, reply: FastifyReply, ip: string, options: BoshOptions): Promise<string> {
   if (body.name !== 'body' || body.attrs.xmlns !== NS.httpbind) return terminateBody('bad-request')
   const sid = body.attrs.sid
-  if (sid === undefined) return createSession(ctx, sessions, body, options)
+  if (sid === undefined) return await createSession(ctx, sessions, body, options)
   const session = await sessions.current(sid)
   if (typeof session === 'string') return terminateBody(session)
   const rid = parseRid(body.attrs.rid)

@@ -8,6 +8,7 @@ import type { XmppState } from './context.js'
 /** What a node needs to go on with a session another node (or this one before a restart) answered last. */
 export interface StoredSession {
   version: number
+  /** 0 before sign-in: a session is stored from its creation, so the SASL step may reach any node. */
   userId: number
   /** The highest rid answered, the cursor after that answer, and the cursor it started from. */
   rid: number
@@ -83,9 +84,9 @@ export class BoshStore {
   }
 
   /** Writes version `from + 1` if the row is still at `from`; false when another node moved it on (or it is gone). */
-  async update (sid: string, from: number, s: Omit<StoredSession, 'version' | 'userId'>, expiresAt: number): Promise<boolean> {
+  async update (sid: string, from: number, s: Omit<StoredSession, 'version'>, expiresAt: number): Promise<boolean> {
     const result = await this.db.updateTable('bosh_sessions')
-      .set({ version: from + 1, rid: s.rid, event_cursor: s.cursor, previous_cursor: s.previousCursor, state: seal(sid, s.state), expires_at: expiresAt })
+      .set({ version: from + 1, user_id: s.userId, rid: s.rid, event_cursor: s.cursor, previous_cursor: s.previousCursor, state: seal(sid, s.state), expires_at: expiresAt })
       .where('id', '=', storedId(sid)).where('version', '=', from)
       .executeTakeFirst()
     return Number(result.numUpdatedRows) === 1

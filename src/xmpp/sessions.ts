@@ -22,8 +22,8 @@ function sealedState (session: BoshSession): SealedState {
 
 /**
  * The BOSH sessions this process has in memory, by sid, over the table every
- * node shares (docs/XMPP.md, "Sessions and restarts"): a signed-in session is
- * stored with each answer, so a request for a sid this node does not have
+ * node shares (docs/XMPP.md, "Sessions and restarts"): a session is stored
+ * from its creation and with each answer, so a request for a sid this node does not have
  * (another node made it, or this one restarted) rebuilds it from the stored
  * cursor, and a copy another node has moved on is dropped and rebuilt. Idle
  * copies leave memory on a timer that never keeps the process alive; the
@@ -76,8 +76,9 @@ export class BoshSessions {
   private async rebuild (sid: string, row: StoredSession): Promise<BoshSession | string> {
     if (this.bySid.size >= this.maxSessions) return 'service-unavailable'
     // The same checks as a live session's every request: a revoked sign-in or a disabled account ends it.
-    const user = await this.ctx.auth.fromCookie(row.state.cookie, false)
-    if (user === null || user.id !== row.userId) {
+    const signedIn = row.userId !== 0
+    const user = signedIn ? await this.ctx.auth.fromCookie(row.state.cookie, false) : null
+    if (signedIn && (user === null || user.id !== row.userId)) {
       await this.store.delete(sid)
       return 'policy-violation'
     }
@@ -85,7 +86,7 @@ export class BoshSessions {
     const xmpp = new XmppState(this.ctx.domains)
     xmpp.stage = s.stage
     xmpp.user = user
-    xmpp.cookie = s.cookie
+    xmpp.cookie = signedIn ? s.cookie : null
     xmpp.resource = s.resource
     xmpp.cursor = row.cursor
     for (const r of s.rooms) {
@@ -108,7 +109,8 @@ export class BoshSessions {
   }
 
   /**
-   * Stores what answering `rid` with `out` leaves (nothing before sign-in).
+   * Stores what answering `rid` with `out` leaves, from the creation's
+   * answer on (before sign-in too: the next request may reach another node).
    * When another node answered first, this copy is out of date: the answer
    * keeps what this request's own stanzas produced, and leaves the feed's
    * events to the stored cursor. `replay` answers the stored rid again from
@@ -118,15 +120,15 @@ export class BoshSessions {
     const answered = Math.max(session.savedRid, rid)
     const user = session.xmpp.user
     if (session.stale) return out.filter(e => !session.fromFeed.has(e))
-    if (user === null || session.ended) {
+    if (session.ended) {
       session.savedRid = answered
       return out
     }
     const previousCursor = replay ? session.previousCursor : session.savedCursor
-    const fields = { rid: answered, cursor: session.xmpp.cursor, previousCursor, state: sealedState(session) }
+    const fields = { userId: user?.id ?? 0, rid: answered, cursor: session.xmpp.cursor, previousCursor, state: sealedState(session) }
     const expiresAt = Date.now() + ((session.pausedFor ?? session.terms.inactivitySeconds) + session.terms.waitSeconds) * 1000
     const write = session.version === 0
-      ? this.store.insert(session.sid, { ...fields, userId: user.id }, expiresAt).then(() => true)
+      ? this.store.insert(session.sid, fields, expiresAt).then(() => true)
       : this.store.update(session.sid, session.version, fields, expiresAt)
     // The version moves on before `saving` settles, so `current` never mistakes this copy's own write for another node's.
     const written = write.then(ok => { if (ok) session.version++; return ok })

@@ -117,6 +117,29 @@ t.test('a BOSH session goes on at any node on the same database', async t => {
     t.same(errors(sent.getChildElements()), [], 'still in the room')
   })
 
+  t.test('a session made on one node signs in, restarts and binds on the other', async t => {
+    await register(one, 'sasha')
+    const s = new BoshClient(`${urlOne}/http-bind`, domain)
+    await s.create(3)
+    const rows = await one.database.db.selectFrom('bosh_sessions').select(['user_id', 'version']).execute()
+    t.ok(rows.some(r => Number(r.user_id) === 0), 'stored before sign-in, with no user yet')
+    // Every step after the creation at node two, as a second Passenger process would get them.
+    t.match(await on(s, urlTwo).signIn('sasha', password), `sasha@${domain}/test`)
+    const joined = await on(s, urlOne).post(`<presence to='lobby@${muc}/sasha'><x xmlns='http://jabber.org/protocol/muc'/></presence>`)
+    t.ok(joined.getChildElements().some(e => e.getChild('subject') !== undefined), 'and goes on at node one, signed in')
+    t.equal((await s.post('', "type='terminate'")).attrs.type, 'terminate')
+  })
+
+  t.test('a failed sign-in at the other node leaves the session signed out on both', async t => {
+    const n = new BoshClient(`${urlOne}/http-bind`, domain)
+    await n.create(3)
+    const wrong = Buffer.from('\u0000nobody\u0000wrong password').toString('base64')
+    const refused = await on(n, urlTwo).post(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${wrong}</auth>`)
+    t.ok(refused.getChild('failure') !== undefined, 'a wrong password fails at node two')
+    const bound = await on(n, urlOne).post("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>")
+    t.notOk(JSON.stringify(bound.toString()).includes('@'), 'and node one did not sign it in either')
+  })
+
   t.test('a terminated session cannot be taken up at another node', async t => {
     await register(one, 'zed')
     const z = new BoshClient(`${urlOne}/http-bind`, domain)
