@@ -29,6 +29,7 @@ function onClose (this: RawSocket): void { this[connectionOf]?.closed() }
 function onTimeout (this: RawSocket): void { this[connectionOf]?.timedOut() }
 function onError (this: RawSocket): void { this.destroy() }
 function onDrain (this: RawSocket): void { if (this[connectionOf] !== undefined) this.resume() }
+const socketListeners = { data: onData, end: onEnd, close: onClose, timeout: onTimeout, error: onError, drain: onDrain } as const
 
 /**
  * A keep-alive connection whose requests the front reads itself, one at a
@@ -48,11 +49,7 @@ class RawConnection implements RawExchange {
 
   constructor (private readonly socket: RawSocket, private readonly front: RawFront) {
     socket[connectionOf] = this
-    socket.on('data', onData)
-    socket.on('end', onEnd)
-    socket.on('close', onClose)
-    socket.on('timeout', onTimeout)
-    socket.on('error', onError)
+    for (const [event, listener] of Object.entries(socketListeners)) if (event !== 'drain') socket.on(event, listener)
     socket.setTimeout(front.headersTimeoutMs)
   }
 
@@ -160,12 +157,7 @@ class RawConnection implements RawExchange {
   detach (): void {
     const socket = this.socket
     socket[connectionOf] = undefined
-    socket.removeListener('data', onData)
-    socket.removeListener('end', onEnd)
-    socket.removeListener('close', onClose)
-    socket.removeListener('timeout', onTimeout)
-    socket.removeListener('error', onError)
-    socket.removeListener('drain', onDrain)
+    for (const [event, listener] of Object.entries(socketListeners)) socket.removeListener(event, listener)
     socket.setTimeout(0)
   }
 
