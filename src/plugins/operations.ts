@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { pingDatabase } from '../db/connect.js'
 import { sendError } from '../http/error-handler.js'
 import { AppError } from '../http/errors.js'
+import { rawConnectionCount } from '../http/server.js'
 
 /** Collects every route's schema into the OpenAPI document: registered before any route. */
 export const openApi = fp(async function openApi (app, opts: { basePath: string }) {
@@ -49,7 +50,8 @@ export default async function operationsRoutes (api: FastifyInstance, opts: { ex
       const memory = process.memoryUsage()
       const { engine, database, feed, membership, messages } = api
       const connections = await new Promise<number>(resolve => api.server.getConnections((err, n) => resolve(err === null ? n : -1)))
-      return { heldPolls: engine.held, pollUsers: engine.registry.userCount, connections, dbQueries: database.queryCount(), rss: memory.rss, heapUsed: memory.heapUsed, cpuUser: cpu.user, cpuSystem: cpu.system, feedHead: feed.head, cachedUsers: membership.size, sendBatches: messages.sendBatches }
+      // rawConnections: of those, the ones the raw front reads itself (src/http/raw-front.ts).
+      return { heldPolls: engine.held, pollUsers: engine.registry.userCount, connections, rawConnections: rawConnectionCount(api.server), dbQueries: database.queryCount(), rss: memory.rss, heapUsed: memory.heapUsed, cpuUser: cpu.user, cpuSystem: cpu.system, feedHead: feed.head, cachedUsers: membership.size, sendBatches: messages.sendBatches }
     })
   }
 }

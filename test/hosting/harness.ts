@@ -129,12 +129,22 @@ function selfSignedCertificate (dir: string): { cert: string, key: string } {
   return { cert, key }
 }
 
-/** Debian's nginx in the foreground, with deploy/nginx-chat.conf inside a server block. */
-export async function startNginx (t: Teardown, appPort: number): Promise<Proxy> {
+/**
+ * Debian's nginx in the foreground, with deploy/nginx-chat.conf inside a server block.
+ * `keepAliveUpstream`: nginx keeps its connections to the app open and sends
+ * every kind of request over them (an upstream block with `keepalive`).
+ */
+export async function startNginx (t: Teardown, appPort: number, options: { keepAliveUpstream?: boolean } = {}): Promise<Proxy> {
   const dir = workDir(t, 'chat-nginx-')
   const [httpPort, httpsPort] = [await freePort(), await freePort()]
   const { cert, key } = selfSignedCertificate(dir)
-  writeFileSync(join(dir, 'chat.conf'), deploySnippet('nginx-chat.conf', appPort))
+  let snippet = deploySnippet('nginx-chat.conf', appPort)
+  let upstream = ''
+  if (options.keepAliveUpstream === true) {
+    snippet = snippet.replace(`proxy_pass http://127.0.0.1:${appPort};`, 'proxy_pass http://chat_app;\n    proxy_set_header Connection "";')
+    upstream = `upstream chat_app { server 127.0.0.1:${appPort}; keepalive 16; }`
+  }
+  writeFileSync(join(dir, 'chat.conf'), snippet)
   const temp = (name: string): string => join(dir, name)
   writeFileSync(join(dir, 'nginx.conf'), `
 worker_processes 1;
@@ -148,6 +158,7 @@ http {
   fastcgi_temp_path ${temp('fastcgi')};
   uwsgi_temp_path ${temp('uwsgi')};
   scgi_temp_path ${temp('scgi')};
+  ${upstream}
   server {
     listen 127.0.0.1:${httpPort};
     listen 127.0.0.1:${httpsPort} ssl;
