@@ -15,6 +15,9 @@ export default fp(async function strictBodies (app: FastifyInstance) {
   const urlParts = new Ajv(fastifyDefaults)
   // A body schema that closes itself (additionalProperties: false) refuses a stray field rather than dropping it.
   const bodies = new Ajv({ ...fastifyDefaults, coerceTypes: false, removeAdditional: false, allErrors: true })
+  // Each instance compiles the JSON Schema meta-schema before its first schema:
+  // 17 ms that the first send after a (re)start paid. Paid here, at start-up, instead.
+  for (const ajv of [urlParts, bodies]) ajv.compile({ type: 'object' })
   // Compiled on first use (see lazy-schemas.ts); Fastify reads `errors` off the function it was given.
   app.setValidatorCompiler(({ schema, httpPart }) => {
     let compiled: ValidateFunction | null = null
