@@ -28,7 +28,7 @@ function onEnd (this: RawSocket): void { this[connectionOf]?.clientEnded() }
 function onClose (this: RawSocket): void { this[connectionOf]?.closed() }
 function onTimeout (this: RawSocket): void { this[connectionOf]?.timedOut() }
 function onError (this: RawSocket): void { this.destroy() }
-function onDrain (this: RawSocket): void { if (this[connectionOf] !== undefined) this.resume() }
+function onDrain (this: RawSocket): void { this.resume() }
 const socketListeners = { data: onData, end: onEnd, close: onClose, timeout: onTimeout, error: onError, drain: onDrain } as const
 
 /**
@@ -49,7 +49,7 @@ class RawConnection implements RawExchange {
 
   constructor (private readonly socket: RawSocket, private readonly front: RawFront) {
     socket[connectionOf] = this
-    for (const [event, listener] of Object.entries(socketListeners)) if (event !== 'drain') socket.on(event, listener)
+    for (const [event, listener] of Object.entries(socketListeners)) socket.on(event, listener)
     socket.setTimeout(front.headersTimeoutMs)
   }
 
@@ -95,11 +95,8 @@ class RawConnection implements RawExchange {
     const wire = wireAnswer(head, body, keepAlive ? this.front.keepAliveLines : null, cache)
     // The client left while the answer was made (its departure settles the poll).
     if (this.socket.destroyed) return
-    // A client that sends without reading its answers is not read until it does.
-    if (!this.socket.write(wire)) {
-      this.socket.pause()
-      this.socket.once('drain', onDrain)
-    }
+    // A client that sends without reading its answers is not read until it does ('drain' resumes).
+    if (!this.socket.write(wire)) this.socket.pause()
     if (!keepAlive) {
       this.socket.end()
       return

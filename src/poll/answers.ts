@@ -45,9 +45,10 @@ export class WindowSlice {
   }
 }
 
-/** The answer as the bytes of its JSON body: made once for an answer many polls share. */
+/** The answer as the bytes of its JSON body, kept on the answer: made once for an answer many polls share. */
 export function answerBody (answer: PollAnswer): Buffer {
-  return answer.body ?? Buffer.from(`{"events":[${answer.events.join(',')}],"cursor":"${answer.cursor}","hasMore":${answer.hasMore}}`)
+  answer.body ??= Buffer.from(`{"events":[${answer.events.join(',')}],"cursor":"${answer.cursor}","hasMore":${answer.hasMore}}`)
+  return answer.body
 }
 
 const sameAnswer = (a: PollAnswer, b: PollAnswer): boolean => {
@@ -82,10 +83,7 @@ export class SharedAnswers {
       this.byCursor.set(answer.cursor, kept)
     }
     for (const k of kept) {
-      if (sameAnswer(k, answer)) {
-        k.body ??= answerBody(k)
-        return k
-      }
+      if (sameAnswer(k, answer)) return k
     }
     if (kept.length === keptPerCursor) kept.shift()
     kept.push(answer)

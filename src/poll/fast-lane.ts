@@ -65,22 +65,18 @@ export function plainSessionCookie (header: string | undefined): string | undefi
   return undefined
 }
 
-/** Where a request's client address comes from: the socket's peer and, behind proxies, X-Forwarded-For. */
-export interface AddressSource {
-  headers: NodeJS.Dict<string | string[]>
-  socket: { remoteAddress?: string | undefined }
-}
-
 /**
  * The client's address as Fastify's `request.ip` gives it for this trustProxy
  * setting (fastify 5's lib/request.js: the socket's address, or the last
  * address proxy-addr accepts); test/poll/fast-lane.test.ts holds the two side by side.
  */
-export function clientAddress (trustProxy: boolean | string[]): (req: AddressSource) => string {
-  if (trustProxy === false) return req => req.socket.remoteAddress ?? ''
+export function clientAddress (trustProxy: boolean | string[]): (remoteAddress: string | undefined, forwardedFor: string | string[] | undefined) => string {
+  if (trustProxy === false) return remoteAddress => remoteAddress ?? ''
   const trust = trustProxy === true ? () => true : proxyAddr.compile(trustProxy)
-  return req => {
-    const all = proxyAddr.all(req as IncomingMessage, trust)
+  return (remoteAddress, forwardedFor) => {
+    // proxy-addr reads only these two fields of the request.
+    const request = { headers: { 'x-forwarded-for': forwardedFor }, socket: { remoteAddress } } as unknown as IncomingMessage
+    const all = proxyAddr.all(request, trust)
     return all[all.length - 1] ?? ''
   }
 }
@@ -122,7 +118,7 @@ export function pollFastLane (opts: PollFastLaneOptions): FastLane {
     if (query === null) return false
     const user = cachedCaller(auth, req.headers.authorization, req.headers.cookie)
     if (user === undefined) return false
-    startPoll(opts, user.id, addressOf(req), query, new RawPollReply(req, res, handOver))
+    startPoll(opts, user.id, addressOf(req.socket.remoteAddress, req.headers['x-forwarded-for']), query, new RawPollReply(req, res, handOver))
     return true
   }
 }
@@ -136,36 +132,26 @@ export function pollFastLane (opts: PollFastLaneOptions): FastLane {
 export function pollRawLane (opts: PollFastLaneOptions): RawLane {
   const { path, auth, engine } = opts
   const addressOf = clientAddress(opts.trustProxy)
-  const behindProxy = opts.trustProxy !== false
 
   return (head, exchange) => {
     if (engine.closing) return false
     const query = pollQueryOf(path, head.url)
     if (query === null) return false
-    const known = cachedCaller(auth, head.authorization, head.cookie)
-    const lookup = known === undefined ? lookUpCaller(auth, head.authorization, head.cookie) : null
-    if (known === undefined && lookup === null) return false
-    const reply = new SocketPollReply(exchange)
-    const remoteAddress = exchange.remoteAddress
-    const ip = behindProxy
-      ? addressOf({ headers: { 'x-forwarded-for': head.forwardedFor }, socket: { remoteAddress } })
-      : remoteAddress ?? ''
-    if (known !== undefined) {
-      startWithCaller(opts, known, ip, query, reply)
-      return true
-    }
     // The first poll on a connection often comes before memory knows its
     // credentials: looked up here, the connection can stay with this lane.
-    lookup?.then(user => { startWithCaller(opts, user, ip, query, reply) })
+    const caller = cachedCaller(auth, head.authorization, head.cookie) ?? lookUpCaller(auth, head.authorization, head.cookie)
+    if (caller === null) return false
+    const reply = new SocketPollReply(exchange)
+    const ip = addressOf(exchange.remoteAddress, head.forwardedFor)
+    if (!(caller instanceof Promise)) {
+      startPoll(opts, caller.id, ip, query, reply)
+      return true
+    }
+    // No caller (refused credentials): the route answers the 401.
+    caller.then(user => { if (user === null) reply.fail(); else startPoll(opts, user.id, ip, query, reply) })
       .catch(() => { reply.fail() })
     return true
   }
-}
-
-/** A poll by a known caller; for no caller (refused credentials) the route answers the 401. */
-function startWithCaller (opts: PollStartDeps, user: AuthUser | null, ip: string, query: PollQuery, reply: SocketPollReply): void {
-  if (user === null) reply.fail()
-  else startPoll(opts, user.id, ip, query, reply)
 }
 
 /**

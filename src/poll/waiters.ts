@@ -7,7 +7,7 @@ export interface PollAnswer extends WireCache {
   events: string[]
   cursor: number
   hasMore: boolean
-  /** Its JSON body, when made once for several polls that get the same answer. */
+  /** Its JSON body once made (answerBody): made once however many polls get this answer. */
   body?: Buffer
 }
 
