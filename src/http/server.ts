@@ -7,7 +7,7 @@ import { sendError } from './error-handler.js'
 import { AppError } from './errors.js'
 import { lazySerializers } from './lazy-schemas.js'
 import { RawFront, type RawLane } from './raw-front.js'
-import { applySecurityHeaders } from './security-headers.js'
+import { applyApiSecurityHeaders } from './security-headers.js'
 import { loggableError } from '../db/errors.js'
 
 /**
@@ -122,9 +122,9 @@ export function serverOptions (config: Config): FastifyServerOptions {
     return503OnClosing: false,
     pluginTimeout: 60000,
     // A URL that cannot be decoded is refused before any hook runs: answer it in
-    // the contract's shape and with the same security headers as everything else.
-    frameworkErrors: (err, request, reply) => {
-      applySecurityHeaders(request.raw, reply.raw)
+    // the contract's shape and with the security headers of every JSON answer.
+    frameworkErrors: (err, _request, reply) => {
+      applyApiSecurityHeaders(reply.raw)
       return sendError(reply, new AppError('invalid', 'The request is not valid.', { fields: { url: err.message } }))
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },

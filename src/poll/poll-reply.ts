@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { writePrebuiltJson } from '../http/prebuilt-json.js'
 import type { RawExchange } from '../http/raw-front.js'
-import { securityHeaderList } from '../http/security-headers.js'
+import { apiHeaderList } from '../http/security-headers.js'
 import { answerBody } from './answers.js'
 import { ClientDeparture, type PollAnswer, type PollSink } from './waiters.js'
 
@@ -21,7 +21,7 @@ const answerHeaders = {
 const rawAnswerHeaders: readonly string[] = [
   ...Object.entries(answerHeaders).flat(),
   'content-type', 'application/json; charset=utf-8',
-  ...securityHeaderList.flat()
+  ...apiHeaderList.flat()
 ]
 
 /** The status line and headers of a poll answer written straight to a socket (content-length and Node's own headers follow). */

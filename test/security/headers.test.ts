@@ -4,7 +4,8 @@ import { as, buildTestApp, register, testSecret } from '../helper.js'
 import { createTestDatabase } from '../helpers/database.js'
 import { startChatNode } from '../helpers/server-process.js'
 
-function hasSecurityHeaders (t: Test, headers: Record<string, unknown>, label: string): void {
+/** Pages, scripts and styles: the web client's strict CSP and the rest of helmet's set. */
+function hasDocumentHeaders (t: Test, headers: Record<string, unknown>, label: string): void {
   const csp = String(headers['content-security-policy'])
   t.match(csp, /default-src 'self'/, `${label}: CSP`)
   t.match(csp, /script-src 'self'(;|$)/, `${label}: scripts only from the app`)
@@ -14,6 +15,18 @@ function hasSecurityHeaders (t: Test, headers: Record<string, unknown>, label: s
   t.equal(headers['x-content-type-options'], 'nosniff', `${label}: nosniff`)
   t.equal(headers['x-frame-options'], 'DENY', `${label}: frame denial`)
   t.ok(headers['referrer-policy'], `${label}: referrer policy`)
+}
+
+/** JSON answers: OWASP's API set, and none of the headers that only act on pages. */
+function hasApiHeaders (t: Test, headers: Record<string, unknown>, label: string): void {
+  t.equal(headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'", `${label}: a CSP that allows nothing`)
+  t.equal(headers['x-content-type-options'], 'nosniff', `${label}: nosniff`)
+  t.equal(headers['x-frame-options'], 'DENY', `${label}: frame denial`)
+  t.equal(headers['cross-origin-resource-policy'], 'same-origin', `${label}: kept to its origin`)
+  t.equal(headers['referrer-policy'], 'no-referrer', `${label}: referrer policy`)
+  for (const pageOnly of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection']) {
+    t.equal(headers[pageOnly], undefined, `${label}: no ${pageOnly}`)
+  }
 }
 
 t.test('security headers on API, static and error answers', async t => {
@@ -38,7 +51,10 @@ t.test('security headers on API, static and error answers', async t => {
   for (const [label, request, status] of answers) {
     const res = await app.inject(request)
     t.equal(res.statusCode, status, label)
-    hasSecurityHeaders(t, res.headers, label)
+    const page = label === 'static page' || label === 'static script'
+    t.equal(String(res.headers['content-type']).startsWith('application/json'), !page, `${label}: ${page ? 'not ' : ''}JSON`)
+    if (page) hasDocumentHeaders(t, res.headers, label)
+    else hasApiHeaders(t, res.headers, label)
     if (status >= 400) {
       t.match(res.json(), { error: { code: String, message: String } }, `${label}: the contract's error shape`)
       t.notMatch(res.body, /at .*\.(ts|js):\d+|SELECT|INSERT|Fe26|stack/i, `${label}: no stack, SQL or secret`)
