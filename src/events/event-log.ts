@@ -1,5 +1,5 @@
 import { inTransaction, insertRows, lockEventCounter, reserveEventIds, type Dialect, type Db, type Tx } from '../db/connect.js'
-import { membershipChange, type NewEvent, type StoredEvent } from './event.js'
+import { eventBody, membershipChange, type NewEvent, type StoredEvent } from './event.js'
 
 /**
  * The events a transaction is adding. Ids are handed out at once (the counter
@@ -38,11 +38,11 @@ export interface WriteHooks {
  * The only way events are written. The transaction locks the counter row first,
  * so all event writers across every process and node run one after another and
  * commit in id order; ids stay dense (a rollback returns them). Readers that
- * follow ids therefore never pass an uncommitted one. `onCommitted` wakes this
- * process's feed reader at once.
+ * follow ids therefore never pass an uncommitted one. `onCommitted` hands the
+ * committed events to this process's feed at once.
  */
 export class EventLog {
-  constructor (private readonly deps: EventLogDeps, private readonly onCommitted: (lastId: number) => void) {}
+  constructor (private readonly deps: EventLogDeps, private readonly onCommitted: (events: readonly StoredEvent[]) => void) {}
 
   /**
    * `expected`: how many events the transaction will most likely append (a
@@ -71,7 +71,7 @@ export class EventLog {
           e.user.id,
           e.targetUserId ?? null,
           e.type,
-          e.payload === undefined || Object.keys(e.payload).length === 0 ? null : JSON.stringify(e.payload),
+          eventBody(e),
           e.createdAt
         ]))
         await recordMembershipSpans(trx, pending.events)
@@ -79,8 +79,7 @@ export class EventLog {
       }
       return { result, events: pending.events }
     })
-    const last = out.events.at(-1)
-    if (last !== undefined) this.onCommitted(last.id)
+    if (out.events.length > 0) this.onCommitted(out.events)
     return out
   }
 }

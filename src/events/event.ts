@@ -99,6 +99,27 @@ export function storedEventJson (e: StoredEvent): string | null {
 /** Columns to select for `EventRow` from `events as e` left-joined with `users as u`. */
 export const eventRowColumns = ['e.id', 'e.room_id', 'e.user_id', 'e.target_user_id', 'e.type', 'e.body', 'e.created_at', 'u.username', 'u.display_name', 'u.is_bot'] as const
 
+/** What an event stores in `events.body`: its own fields as JSON, or null when it has none. */
+export function eventBody (e: StoredEvent): string | null {
+  return e.payload === undefined || Object.keys(e.payload).length === 0 ? null : JSON.stringify(e.payload)
+}
+
+/** An event just written, as the feed's query would read it back (the inverse of `eventFromRow`). */
+export function eventRowOf (e: StoredEvent): EventRow {
+  return {
+    id: e.id,
+    room_id: e.roomId,
+    user_id: e.user.id,
+    target_user_id: e.targetUserId ?? null,
+    type: e.type,
+    body: eventBody(e),
+    created_at: e.createdAt,
+    username: e.user.username,
+    display_name: e.user.displayName,
+    is_bot: e.user.bot === true ? 1 : 0
+  }
+}
+
 /** A stored row back as the event it was written as. */
 export function eventFromRow (row: EventRow): StoredEvent {
   return {

@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import type { EventRow } from '../db/rows.js'
 import { CoalescedRead } from './coalesced-read.js'
-import { eventRowColumns } from './event.js'
+import { eventRowColumns, eventRowOf, type StoredEvent } from './event.js'
 import { toFeedEvent, type FeedEvent } from './feed-event.js'
 import { FeedWindow } from './feed-window.js'
 import { TypingReader, type EphemeralListener } from './typing-reader.js'
@@ -33,8 +33,8 @@ const rangesPerQuery = 200
 
 /**
  * The one reader of the event stream in this process. It takes newly committed
- * events in id order (woken at once by this process's own writes, and at a
- * short interval for other processes' writes), keeps a window of recent events
+ * events in id order (this process's own writes as they commit, and other
+ * processes' writes read at a short interval), keeps a window of recent events
  * in memory, and tells its listeners. However many polls are held, the database
  * sees the same few queries.
  */
@@ -109,6 +109,19 @@ export class EventFeed {
       // A wake-up that came after the tick's last look must not wait for the timer.
       if (this.again) this.wake()
     })
+  }
+
+  /**
+   * Events this process has just committed. When they are the very next ones,
+   * the feed takes them as written, with no query: ids are dense and a writer
+   * holds the counter until it commits, so nothing can come between the head
+   * and them. Otherwise (another process committed first, or a read is under
+   * way that may return them) it reads the database as for anyone's events.
+   */
+  takeCommitted (events: readonly StoredEvent[]): void {
+    if (this.closed) return
+    if (this.running !== null || events[0]?.id !== this.headId + 1) { this.wake(); return }
+    this.append(events.map(e => toFeedEvent(eventRowOf(e))))
   }
 
   /** Wakes the reader unless it looked very recently: a parked poll must not wait for an idle tick. */
