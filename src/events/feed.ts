@@ -111,16 +111,10 @@ export class EventFeed {
     })
   }
 
-  /**
-   * Events this process has just committed. When they are the very next ones,
-   * the feed takes them as written, with no query: ids are dense and a writer
-   * holds the counter until it commits, so nothing can come between the head
-   * and them. Otherwise (another process committed first, or a read is under
-   * way that may return them) it reads the database as for anyone's events.
-   */
+  /** Events this process just committed: taken as written when they are the next ids, else read. */
+  // Nothing can come between the head and them: ids are dense, and a writer holds the counter until it commits.
   takeCommitted (events: readonly StoredEvent[]): void {
-    if (this.closed) return
-    if (this.running !== null || events[0]?.id !== this.headId + 1) { this.wake(); return }
+    if (this.closed || this.running !== null || events[0]?.id !== this.headId + 1) { this.wake(); return }
     this.append(events.map(e => toFeedEvent(eventRowOf(e))))
   }
 
