@@ -38,12 +38,19 @@ t.test('sends with a token', async t => {
     t.equal(stored.length, 1)
   })
 
+  // A send's own statements: the feed's reads of events and of the counter come
+  // from its timer, or when a commit meets a read under way, whichever send it is.
+  const sent = { statements: 0 }
+  t.teardown(app.database.watchQueries(sql => {
+    if (!/^select .* from [`"](events|ephemeral_events|event_seq)[`"]/i.test(sql)) sent.statements++
+  }))
+
   t.test('a known token and room cost no lookup before the batch (statements counted, not time)', async t => {
     t.equal((await send(bobToken.headers, 'warm')).statusCode, 201)
     const count = async (fn: () => Promise<unknown>): Promise<number> => {
-      const before = app.database.queryCount()
+      const before = sent.statements
       await fn()
-      return app.database.queryCount() - before
+      return sent.statements - before
     }
     const withToken = await count(async () => await send(bobToken.headers, 'by token'))
     const withCookie = await count(async () => await as(app, bob, 'POST', `/api/rooms/${room}/messages`, { text: 'by cookie' }))
@@ -54,14 +61,14 @@ t.test('sends with a token', async t => {
 
   t.test('a room named by its name costs no lookup either, once known', async t => {
     t.equal((await send(bobToken.headers, 'warm', undefined, 'general')).statusCode, 201)
-    const before = app.database.queryCount()
+    const before = sent.statements
     const res = await send(bobToken.headers, 'by name', undefined, 'general')
-    const statements = app.database.queryCount() - before
+    const statements = sent.statements - before
     t.equal(res.statusCode, 201)
     t.equal(res.json().event.roomId, room)
-    const byId = app.database.queryCount()
+    const byId = sent.statements
     await send(bobToken.headers, 'by id')
-    t.equal(statements, app.database.queryCount() - byId, `as many statements as a send by id (${statements})`)
+    t.equal(statements, sent.statements - byId, `as many statements as a send by id (${statements})`)
   })
 
   t.test('a name is the room that bears it now: renamed behind memory\'s back, the name is found again', async t => {
