@@ -162,7 +162,7 @@ export async function lockEventCounter (trx: Tx, dialect: Dialect): Promise<numb
  * back in the answer); returns the new last id. A rollback undoes the advance.
  */
 export async function reserveEventIds (trx: Tx, count: number): Promise<number> {
-  const result = await sql`UPDATE event_seq SET last_id = LAST_INSERT_ID(last_id + ${count}) WHERE id = 1`.execute(trx)
+  const result = await trx.executeQuery(CompiledQuery.raw('UPDATE event_seq SET last_id = LAST_INSERT_ID(last_id + ?) WHERE id = 1', [count]))
   if (result.insertId === undefined || Number(result.numAffectedRows ?? 1n) !== 1) throw new Error('event_seq has no row 1')
   return Number(result.insertId)
 }

@@ -1,5 +1,6 @@
 import { inTransaction, insertRows, lockEventCounter, reserveEventIds, type Dialect, type Db, type Tx } from '../db/connect.js'
-import { eventBody, membershipChange, type NewEvent, type StoredEvent } from './event.js'
+import type { EventRow } from '../db/rows.js'
+import { eventRowOf, membershipChange, type NewEvent, type StoredEvent } from './event.js'
 
 /**
  * The events a transaction is adding. Ids are handed out at once (the counter
@@ -39,10 +40,10 @@ export interface WriteHooks {
  * so all event writers across every process and node run one after another and
  * commit in id order; ids stay dense (a rollback returns them). Readers that
  * follow ids therefore never pass an uncommitted one. `onCommitted` hands the
- * committed events to this process's feed at once.
+ * committed rows, as written, to this process's feed at once.
  */
 export class EventLog {
-  constructor (private readonly deps: EventLogDeps, private readonly onCommitted: (events: readonly StoredEvent[]) => void) {}
+  constructor (private readonly deps: EventLogDeps, private readonly onCommitted: (rows: readonly EventRow[]) => void) {}
 
   /**
    * `expected`: how many events the transaction will most likely append (a
@@ -64,23 +65,17 @@ export class EventLog {
       if (reserved && pending.last !== last + expected) {
         await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
       }
-      if (pending.events.length > 0) {
-        await insertRows(trx, 'events', ['id', 'room_id', 'user_id', 'target_user_id', 'type', 'body', 'created_at'], pending.events.map(e => [
-          e.id,
-          e.roomId,
-          e.user.id,
-          e.targetUserId ?? null,
-          e.type,
-          eventBody(e),
-          e.createdAt
-        ]))
+      const rows = pending.events.map(eventRowOf)
+      if (rows.length > 0) {
+        await insertRows(trx, 'events', ['id', 'room_id', 'user_id', 'target_user_id', 'type', 'body', 'created_at'],
+          rows.map(r => [r.id, r.room_id, r.user_id, r.target_user_id, r.type, r.body, r.created_at]))
         await recordMembershipSpans(trx, pending.events)
         if (!reserved) await trx.updateTable('event_seq').set({ last_id: pending.last }).where('id', '=', 1).execute()
       }
-      return { result, events: pending.events }
+      return { result, events: pending.events, rows }
     })
-    if (out.events.length > 0) this.onCommitted(out.events)
-    return out
+    if (out.rows.length > 0) this.onCommitted(out.rows)
+    return { result: out.result, events: out.events }
   }
 }
 

@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/connect.js'
 import type { EventRow } from '../db/rows.js'
 import { CoalescedRead } from './coalesced-read.js'
-import { eventRowColumns, eventRowOf, type StoredEvent } from './event.js'
+import { eventRowColumns } from './event.js'
 import { toFeedEvent, type FeedEvent } from './feed-event.js'
 import { FeedWindow } from './feed-window.js'
 import { TypingReader, type EphemeralListener } from './typing-reader.js'
@@ -113,9 +113,9 @@ export class EventFeed {
 
   /** Events this process just committed: taken as written when they are the next ids, else read. */
   // Nothing can come between the head and them: ids are dense, and a writer holds the counter until it commits.
-  takeCommitted (events: readonly StoredEvent[]): void {
-    if (this.closed || this.running !== null || events[0]?.id !== this.headId + 1) { this.wake(); return }
-    this.append(events.map(e => toFeedEvent(eventRowOf(e))))
+  takeCommitted (rows: readonly EventRow[]): void {
+    if (this.closed || this.running !== null || rows[0]?.id !== this.headId + 1) { this.wake(); return }
+    this.append(rows.map(toFeedEvent))
   }
 
   /** Wakes the reader unless it looked very recently: a parked poll must not wait for an idle tick. */

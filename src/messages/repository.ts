@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely'
 import { insertRows, type Executor } from '../db/connect.js'
 import { attachmentsByMessage, type AttachmentJson } from '../attachments/repository.js'
 import type { Static } from 'typebox'
@@ -155,18 +156,24 @@ export interface SenderFound { userId: number, user: PublicUser, roomName: strin
 export async function checkSenders (db: Executor, checks: SenderCheck[]): Promise<Map<string, SenderFound>> {
   const out = new Map<string, SenderFound>()
   if (checks.length === 0) return out
-  const pairs = new Map(checks.map(c => [`${c.tokenId}:${c.roomId}`, c]))
-  const rows = await db.selectFrom('api_tokens as t')
-    .innerJoin('users as u', 'u.id', 't.user_id')
-    .innerJoin('memberships as m', 'm.user_id', 't.user_id')
-    .innerJoin('rooms as r', 'r.id', 'm.room_id')
-    // No is_bot: a token's sender is shown as authentication shows it (publicUser).
-    .select(['t.id as token_id', 'm.room_id', 'r.name as room_name', 't.user_id', 'u.username', 'u.display_name'])
-    .where('u.disabled_at', 'is', null)
-    .where('r.archived_at', 'is', null)
-    .where('r.kind', '=', 'channel')
-    .where(eb => eb.or([...pairs.values()].map(c => eb.and([eb('t.id', '=', c.tokenId), eb('m.room_id', '=', c.roomId)]))))
-    .execute()
-  for (const r of rows) out.set(`${Number(r.token_id)}:${Number(r.room_id)}`, { userId: Number(r.user_id), user: userFromRow(r), roomName: r.room_name ?? '' })
+  const pairs = [...new Map(checks.map(c => [`${c.tokenId}:${c.roomId}`, c])).values()]
+  const rows = await db.executeQuery<SenderRow>(CompiledQuery.raw(senderCheckText(pairs.length), pairs.flatMap(c => [c.tokenId, c.roomId])))
+  for (const r of rows.rows) out.set(`${Number(r.token_id)}:${Number(r.room_id)}`, { userId: Number(r.user_id), user: userFromRow(r), roomName: r.room_name ?? '' })
   return out
+}
+
+interface SenderRow { token_id: number | string, room_id: number | string, room_name: string | null, user_id: number | string, username: string | null, display_name: string | null }
+
+/**
+ * The check's statement, written out: it runs once per send batch, and
+ * building it with kysely's builder cost more CPU than the database spent on
+ * it (about 0.3 ms a batch, measured with --cpu-prof). Plain names and `?`
+ * placeholders read the same in MySQL and SQLite. No is_bot: a token's sender
+ * is shown as authentication shows it (publicUser).
+ */
+function senderCheckText (pairCount: number): string {
+  return 'SELECT t.id AS token_id, m.room_id, r.name AS room_name, t.user_id, u.username, u.display_name' +
+    ' FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN memberships m ON m.user_id = t.user_id JOIN rooms r ON r.id = m.room_id' +
+    " WHERE u.disabled_at IS NULL AND r.archived_at IS NULL AND r.kind = 'channel'" +
+    ` AND (${Array.from({ length: pairCount }, () => '(t.id = ? AND m.room_id = ?)').join(' OR ')})`
 }

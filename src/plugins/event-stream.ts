@@ -45,9 +45,9 @@ export default fp(async function eventStream (app, opts: { config: Config }) {
     maxAnswerBytes
   })
   const presence = new Presence(db, app.log, userId => engine.registry.hasUser(userId))
-  app.eventLog = new EventLog(app.database, (events) => {
-    feed.localCommitted = Math.max(feed.localCommitted, events[events.length - 1]?.id ?? 0)
-    feed.takeCommitted(events)
+  app.eventLog = new EventLog(app.database, (rows) => {
+    feed.localCommitted = Math.max(feed.localCommitted, Number(rows[rows.length - 1]?.id ?? 0))
+    feed.takeCommitted(rows)
   })
   app.feed = feed
   app.membership = membership
