@@ -3,7 +3,7 @@
  * costs a Node process that does nothing else, measured in the pattern of
  * scenario (b) on this machine, now. N keep-alive connections each hold one
  * request; ten times a second the server answers every held request with a
- * poll answer's headers (17) and a 300-byte JSON body, and each client asks
+ * poll answer's headers (the same list) and a 300-byte JSON body, and each client asks
  * again at once. It prints the server's CPU per request answered, two ways:
  *
  *   node:http   Node's HTTP server, writeHead + end (what a plain Node app pays)
@@ -17,28 +17,17 @@
  * same machine in the same hour: machines differ by more than the gap.
  */
 import { fork } from 'node:child_process'
+import { pathToFileURL } from 'node:url'
 import { createServer as createHttpServer, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type Socket } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
+import { rawAnswerHeaders } from '../src/poll/poll-reply.js'
 import { cpuMicros, selfCpuMicros } from './lib/proc.js'
 
-const { values: flags } = parseArgs({
-  options: {
-    connections: { type: 'string', default: '1000' },
-    seconds: { type: 'string', default: '20' },
-    serve: { type: 'string' }
-  }
-})
-
 const body = Buffer.from(JSON.stringify({ events: [{ id: '1', type: 'message', text: 'x'.repeat(220) }], cursor: '1', hasMore: false }))
-const headers: Array<[string, string]> = [
-  ['cache-control', 'no-store'], ['x-accel-buffering', 'no'], ['content-type', 'application/json; charset=utf-8'],
-  ['content-security-policy', "default-src 'self';script-src 'self';style-src 'self';img-src 'self' data:;connect-src 'self';font-src 'self';object-src 'none';base-uri 'self';form-action 'self';frame-ancestors 'none'"],
-  ['cross-origin-opener-policy', 'same-origin'], ['cross-origin-resource-policy', 'same-origin'], ['origin-agent-cluster', '?1'],
-  ['referrer-policy', 'no-referrer'], ['x-content-type-options', 'nosniff'], ['x-dns-prefetch-control', 'off'],
-  ['x-download-options', 'noopen'], ['x-frame-options', 'DENY'], ['x-permitted-cross-domain-policies', 'none'], ['x-xss-protection', '0']
-]
+// The headers every poll answer carries, so the floor answers what a poll answers.
+const headers = rawAnswerHeaders.flatMap((name, i): Array<[string, string]> => i % 2 === 0 ? [[name, rawAnswerHeaders[i + 1] as string]] : [])
 
 /** The child: one server of the kind asked, answering every held request ten times a second. */
 function serve (kind: string): void {
@@ -66,7 +55,8 @@ function serve (kind: string): void {
   })
 }
 
-async function measure (kind: string, connections: number, seconds: number): Promise<{ micros: number, answers: number }> {
+/** The server's CPU per request answered by a bare server of this kind (`npm run bench` compares its poll cycle with it). */
+export async function measureFloor (kind: 'http' | 'net', connections: number, seconds: number): Promise<{ micros: number, answers: number }> {
   const child = fork(new URL(import.meta.url), ['--serve', kind], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
   const port = await new Promise<number>(resolve => child.once('message', (m: { port: number }) => { resolve(m.port) }))
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections, pipelining: 1, keepAliveTimeout: 120_000 })
@@ -91,16 +81,28 @@ async function measure (kind: string, connections: number, seconds: number): Pro
   return { micros: (cpu1 - cpu0) / (answers1 - answers0), answers: answers1 - answers0 }
 }
 
-if (flags.serve !== undefined) {
-  serve(flags.serve)
-} else {
+async function main (): Promise<void> {
+  const { values: flags } = parseArgs({
+    options: {
+      connections: { type: 'string', default: '1000' },
+      seconds: { type: 'string', default: '20' },
+      serve: { type: 'string' }
+    }
+  })
+  if (flags.serve !== undefined) {
+    serve(flags.serve)
+    return
+  }
   const connections = Number(flags.connections)
   const seconds = Number(flags.seconds)
   console.log(`${connections} held connections, answered 10 times a second, ${seconds} s each (load generator in this process)`)
   const started = selfCpuMicros()
   for (const [kind, label] of [['http', 'node:http (writeHead + end)'], ['net', 'net (prebuilt bytes)']] as const) {
-    const { micros, answers } = await measure(kind, connections, seconds)
+    const { micros, answers } = await measureFloor(kind, connections, seconds)
     console.log(`${label.padEnd(30)} ${micros.toFixed(1).padStart(6)} µs of server CPU per request answered (${answers.toLocaleString('en')} answers)`)
   }
   console.log(`load generator CPU: ${((selfCpuMicros() - started) / 1e6).toFixed(1)} s`)
 }
+
+// Run as a script (or as the forked server); imported by the poll benchmark, it only lends measureFloor.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main()

@@ -10,25 +10,26 @@ export const FAILED = 2
 export class Ledger {
   next = 0
   state = new Uint8Array(1024)
-  acceptedAt = new Float64Array(1024)
+  /** When each send started (performance.now()): latency is counted from there, as a user waits from pressing send. */
+  sentAt = new Float64Array(1024)
 
-  /** Reserves the next sequence number for a send about to start. */
-  take (): number {
+  /** Reserves the next sequence number for a send starting at `at`. */
+  take (at: number): number {
     const k = this.next++
     if (k >= this.state.length) {
       const state = new Uint8Array(this.state.length * 2)
       state.set(this.state)
       this.state = state
-      const at = new Float64Array(this.acceptedAt.length * 2)
-      at.set(this.acceptedAt)
-      this.acceptedAt = at
+      const sentAt = new Float64Array(this.sentAt.length * 2)
+      sentAt.set(this.sentAt)
+      this.sentAt = sentAt
     }
+    this.sentAt[k] = at
     return k
   }
 
-  accept (k: number, at: number): void {
+  accept (k: number): void {
     this.state[k] = ACCEPTED
-    this.acceptedAt[k] = at
   }
 
   fail (k: number): void {

@@ -18,7 +18,7 @@ const answerHeaders = {
  * writeHead, in the order Fastify's answer has them (the route's, the type,
  * then the security headers its onSend hook adds); content-length follows.
  */
-const rawAnswerHeaders: readonly string[] = [
+export const rawAnswerHeaders: readonly string[] = [
   ...Object.entries(answerHeaders).flat(),
   'content-type', 'application/json; charset=utf-8',
   ...apiHeaderList.flat()
