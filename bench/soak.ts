@@ -57,6 +57,8 @@ interface Rec {
   id: string
   roomId: string
   acceptedAt: number
+  /** When the send or edit started: latency runs from here (polls are answered before the sender's 201). */
+  startedAt: number
   /** 1 for each poller that must still receive it. */
   pending: Uint8Array
   /** How many pollers must receive it, and how many still have not. */
@@ -237,16 +239,16 @@ async function main (): Promise<number> {
     rec.pending[poller] = 0
     rec.remaining--
     if (Number.isNaN(at)) return
-    const latency = Math.max(0, at - rec.acceptedAt)
+    const latency = Math.max(0, at - rec.startedAt)
     overall.record(latency)
     windowHist.record(latency)
   }
-  const accepted = (id: string, roomId: string, at: number): void => {
+  const accepted = (id: string, roomId: string, at: number, startedAt: number): void => {
     if (recs.has(id)) return
     const pending = new Uint8Array(pollerCount)
     const list = recipients.get(roomId) ?? []
     for (const j of list) pending[j] = 1
-    const rec: Rec = { id, roomId, acceptedAt: at, pending, expected: list.length, remaining: list.length }
+    const rec: Rec = { id, roomId, acceptedAt: at, startedAt, pending, expected: list.length, remaining: list.length }
     recs.set(id, rec)
     recOrder.push(rec)
     const before = early.get(id)
@@ -362,13 +364,14 @@ async function main (): Promise<number> {
         const text = `edit of ${msg.id} by soak${u} #${seq++}`
         const override = Math.random() < 0.5
         const path = `/api/rooms/${msg.roomId}/messages/${msg.id}`
+        const startedAt = performance.now()
         const reply = await via.call(override ? 'POST' : 'PATCH', path, {
           token: tok(u), json: { text }, headers: override ? { 'x-http-method-override': 'PATCH' } : {}
         })
         const at = performance.now()
         if (reply.status === 200 && typeof reply.body?.event?.id === 'string') {
           counters.edits++
-          accepted(reply.body.event.id, msg.roomId, at)
+          accepted(reply.body.event.id, msg.roomId, at, startedAt)
           msg.text = text
           msg.textAt = at
         } else {
@@ -408,6 +411,7 @@ async function main (): Promise<number> {
         // A send answered 503/429 or cut off is tried again with the same
         // clientId, as the contract's clients do; the answers are reported.
         let reply: Reply | null = null
+        const startedAt = performance.now()
         for (let attempt = 1; attempt <= 5; attempt++) {
           try {
             reply = await via.call('POST', path, { token: tok(u), json: { text, clientId } })
@@ -429,7 +433,7 @@ async function main (): Promise<number> {
         }
         counters.sendsAccepted++
         const id: string = reply.body.event.id
-        accepted(id, roomId, at)
+        accepted(id, roomId, at, startedAt)
         mine.push({ id, roomId, text, textAt: at })
         if (mine.length > 200) mine.shift()
         if (Math.random() < 0.03) {
@@ -440,7 +444,7 @@ async function main (): Promise<number> {
           if (again.status !== 200 || again.body?.event?.id !== id) {
             counters.idempotencyViolations++
             anomaly('same clientId again did not answer 200 with the first event', `${describeExchange('POST', path, { text, clientId }, again)} (first answer was 201 event ${id})`)
-            if (typeof again.body?.event?.id === 'string') accepted(again.body.event.id, roomId, performance.now())
+            if (typeof again.body?.event?.id === 'string') accepted(again.body.event.id, roomId, performance.now(), startedAt)
           }
         }
       }
