@@ -24,7 +24,7 @@ function registerPostingRoutes (root: FastifyInstance, opts: MessageRouteOptions
 
   app.post('/rooms/:room/messages', {
     // A token memory knows is not looked up again here: the send's transaction checks it (MessageService.send).
-    config: { authFromCacheVerifiedLater: true },
+    config: { authFromCacheVerifiedLater: true, compileEarly: true },
     preHandler: limits.send,
     // curl users may send the text itself as text/plain.
     preValidation: async (request) => {

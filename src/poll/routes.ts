@@ -47,7 +47,7 @@ export default async function pollRoutes (root: FastifyInstance, opts: PollRoute
   }
 
   app.get('/poll', {
-    config: { authFromCache: true },
+    config: { authFromCache: true, compileEarly: true },
     // A busy server answers thousands of polls a second: logging each one at
     // info level would cost more than answering it. Failures are still logged.
     logLevel: opts.pollLogLevel,
