@@ -22,19 +22,17 @@ import { createServer as createHttpServer, type ServerResponse } from 'node:http
 import { createServer as createNetServer, type Socket } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { rawAnswerHeaders } from '../src/poll/poll-reply.js'
+import { rawAnswerHeaders, socketAnswerHead } from '../src/poll/poll-reply.js'
 import { cpuMicros, selfCpuMicros } from './lib/proc.js'
 
 const body = Buffer.from(JSON.stringify({ events: [{ id: '1', type: 'message', text: 'x'.repeat(220) }], cursor: '1', hasMore: false }))
-// The headers every poll answer carries, so the floor answers what a poll answers.
-const headers = rawAnswerHeaders.flatMap((name, i): Array<[string, string]> => i % 2 === 0 ? [[name, rawAnswerHeaders[i + 1] as string]] : [])
-
 /** The child: one server of the kind asked, answering every held request ten times a second. */
 function serve (kind: string): void {
-  const flat = headers.flat().concat(['content-length', String(body.length)])
+  // The headers of a poll answer (src/poll/poll-reply.ts), so the floor answers what a poll answers.
+  const flat = [...rawAnswerHeaders, 'content-length', String(body.length)]
   let heldHttp: ServerResponse[] = []
   let heldNet: Socket[] = []
-  const wire = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}content-length: ${body.length}\r\nDate: ${new Date().toUTCString()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65\r\n\r\n`, 'latin1'), body])
+  const wire = Buffer.concat([Buffer.from(`${socketAnswerHead}content-length: ${body.length}\r\nDate: ${new Date().toUTCString()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65\r\n\r\n`, 'latin1'), body])
   setInterval(() => {
     const http = heldHttp
     heldHttp = []

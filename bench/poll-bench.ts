@@ -645,8 +645,8 @@ function printTable (results: ScenarioResult[]): void {
  * The floors the suite fails below. The poll cycle is held to what a bare
  * node:http server pays to answer the same pattern on the same machine in the
  * same run (measured after the scenarios): a fixed number of microseconds
- * says more about the machine than the code (bare sockets alone cost 18-22 µs
- * per answer on the 2-core machines here). The issue's 25 µs is printed
+ * says more about the machine than the code (bare sockets alone cost 20-23 µs
+ * per answer on the 2-core machines here, `npm run bench:floor`). The issue's 25 µs is printed
  * beside it. RSS per poll is the issue's 8 KB; sends/s to 1,000 polls (where
  * answering the polls is the limit; `npm run bench:sends` holds the 5,000/s
  * floor) keeps a margin for a busy machine.

@@ -25,7 +25,7 @@ export const rawAnswerHeaders: readonly string[] = [
 ]
 
 /** The status line and headers of a poll answer written straight to a socket (content-length and Node's own headers follow). */
-const socketAnswerHead = `HTTP/1.1 200 OK\r\n${rawAnswerHeaders.reduce((out, v, i) => out + (i % 2 === 0 ? `${v}: ` : `${v}\r\n`), '')}`
+export const socketAnswerHead = `HTTP/1.1 200 OK\r\n${rawAnswerHeaders.reduce((out, v, i) => out + (i % 2 === 0 ? `${v}: ` : `${v}\r\n`), '')}`
 
 const pollOf = Symbol('poll reply')
 type PollResponse = ServerResponse & { [pollOf]?: HeldPoll }
