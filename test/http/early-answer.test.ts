@@ -53,3 +53,24 @@ t.test('a declared length over the discard cap still closes the connection', asy
   t.match(refused.statusLine, / 413 /)
   t.equal(headerOf(refused, 'connection')?.toLowerCase(), 'close', '64 MiB is not read to keep one connection')
 })
+
+t.test('a refused body on a connection its client will close: the answer comes once the body is read, with no reset', async t => {
+  const app = await buildTestApp(t, { BODY_LIMIT: '1024' })
+  const base = await listenOn(app)
+  const client = await WireClient.open(base)
+  t.teardown(() => client.socket.destroy())
+  const errors: string[] = []
+  client.socket.on('error', (err: NodeJS.ErrnoException) => { errors.push(err.code ?? err.message) })
+  const body = JSON.stringify({ username: 'someone', password: 'x'.repeat(200000) })
+  // As nginx forwards a body by default: `Connection: close`, and the body still on its way.
+  client.write(registerHead(Buffer.byteLength(body), 'Connection: close\r\n') + body.slice(0, 60000))
+  const answer = client.answer()
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const rest = await new Promise<Error | null | undefined>(resolve => client.socket.write(body.slice(60000), resolve))
+  t.equal(rest ?? null, null, 'the rest of the body could still be written')
+  const refused = await answer
+  t.match(refused.statusLine, / 413 /, 'the app\'s own 413')
+  t.equal(JSON.parse(refused.body).error.code, 'too_large')
+  await client.closed
+  t.same(errors, [], 'the connection ends without a reset: the sender could write its whole body')
+})
