@@ -117,6 +117,24 @@ for (const kind of ['nginx', 'apache'] as const) {
         'sent directly to the app, a spoofed X-Forwarded-For is not believed')
     })
 
+    t.test('a file as large as the app takes passes the proxy; a larger body gets the app\'s own 413', async t => {
+      const room = await request(`${proxy.url}/api/rooms`, { body: { name: `files-${kind}` }, headers: browser })
+      t.equal(room.status, 201, room.text)
+      const upload = async (bytes: number): Promise<Answer> => await request(`${proxy.url}/api/rooms/files-${kind}/attachments?filename=big.bin`, {
+        body: 'x'.repeat(bytes), headers: { ...browser, 'content-type': 'application/octet-stream' }, timeoutMs: 60000
+      })
+      // ATTACHMENT_MAX_BYTES's default, 10 MiB: far above nginx's own default limit of 1 MiB.
+      const largest = await upload(10 * 1024 * 1024)
+      t.equal(largest.status, 201, `stored: ${largest.text.slice(0, 200)}`)
+      t.equal(largest.json?.event?.attachments?.[0]?.size, 10 * 1024 * 1024)
+      const over = await upload(10 * 1024 * 1024 + 4096)
+      t.equal(over.status, 413, `the app's answer, not the proxy's page: ${over.text.slice(0, 200)}`)
+      t.equal(over.json?.error?.code, 'too_large')
+      const json = await request(`${proxy.url}/api/rooms/files-${kind}/messages`, { body: { text: 'x'.repeat(9 * 1024 * 1024) }, headers: browser })
+      t.equal(json.status, 413, `a JSON body over BODY_LIMIT: ${json.text.slice(0, 200)}`)
+      t.equal(json.json?.error?.code, 'too_large')
+    })
+
     t.test('poll answers ask proxies not to buffer', async t => {
       const start = await request(`${app.url}/api/poll`, { headers: { cookie } })
       const poll = await request(`${app.url}/api/poll?cursor=${encodeURIComponent(String(start.json?.cursor))}&timeout=0`, {
