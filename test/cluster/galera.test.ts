@@ -76,7 +76,10 @@ async function appNodes (t: Test, databases: TestDatabase[]): Promise<ServerProc
     await startServerProcess(t, nodeEnv(database, { LOG_LEVEL: 'error' }), { timeoutMs: 120000 })
   const [first, ...rest] = databases
   if (first === undefined) return []
-  return [await start(first), ...await Promise.all(rest.map(start))]
+  const nodes = [await start(first), ...await Promise.all(rest.map(start))]
+  // Their errors (LOG_LEVEL=error) say why a send got a 500.
+  t.teardown(() => { if (t.passing() === false) t.comment(nodes.map((n, i) => `app node ${i}:\n${n.output()}`).join('\n')) })
+  return nodes
 }
 
 // The cluster's start is mostly the snapshot scripts waiting: the baseline runs meanwhile.
