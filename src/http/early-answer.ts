@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { IncomingMessage } from 'node:http'
+import { finished } from 'node:stream/promises'
 
 /**
  * Up to this many declared bytes of a refused body are read and dropped
@@ -34,27 +34,10 @@ export const earlyAnswerPlugin = fp(async function earlyAnswer (app) {
     // The body parser stopped listening; the rest must still flow off the socket.
     request.raw.resume()
     if (reply.raw.shouldKeepAlive) { done(null, payload); return }
-    untilRead(request.raw, drainWaitMs).then(read => {
-      if (!read) reply.header('connection', 'close')
-      done(null, payload)
-    }, done)
+    // Settles at the body's end, or when the client goes or the wait runs out
+    // (the signal only ends the wait; the stream is left alone).
+    finished(request.raw, { signal: AbortSignal.timeout(drainWaitMs) }).catch(() => {
+      reply.header('connection', 'close')
+    }).finally(() => { done(null, payload) })
   })
 }, { name: 'early-answer' })
-
-/** Resolves true once the body has been read to its end, false when the client stopped or the wait ran out. */
-async function untilRead (body: IncomingMessage, waitMs: number): Promise<boolean> {
-  if (body.complete) return true
-  return await new Promise(resolve => {
-    const finish = (read: boolean): void => {
-      clearTimeout(timer)
-      body.off('end', onEnd)
-      body.off('close', onClose)
-      resolve(read)
-    }
-    const onEnd = (): void => { finish(true) }
-    const onClose = (): void => { finish(body.complete) }
-    const timer = setTimeout(() => { finish(false) }, waitMs)
-    body.on('end', onEnd)
-    body.on('close', onClose)
-  })
-}
