@@ -90,10 +90,13 @@ export class SendBatcher {
       batch.forEach((p, i) => settleOne(p, results[i] as Outcome))
     } catch (err) {
       locked()
-      if (isDuplicateKey(err) && batch.length > 1) {
-        // One message clashed with a stored one in a way the check missed: settle
-        // each on its own, so one sender can never fail everyone else's sends.
-        for (const p of batch) await this.write([p]).then(r => settleOne(p, r[0] as Outcome), p.reject)
+      if (isDuplicateKey(err)) {
+        // A client id stored since the batch looked (a racing retry), or one
+        // that clashes in a way the lookup missed: settle each send on its own,
+        // looking under the lock this time (every writer before has committed
+        // then), so a repeat finds the first message and one sender can never
+        // fail everyone else's sends.
+        for (const p of batch) await this.write([p], undefined, true).then(r => settleOne(p, r[0] as Outcome), p.reject)
         return
       }
       // Nothing of the batch was stored: each sender gets the error (503 when the database is away).
@@ -101,14 +104,26 @@ export class SendBatcher {
     }
   }
 
-  private async write (all: Pending[], locked?: () => void): Promise<Outcome[]> {
+  private async write (all: Pending[], locked?: () => void, lookUnderLock = false): Promise<Outcome[]> {
     this.batches++
     const checks = all.flatMap(p => p.check === undefined ? [] : [{ tokenId: p.check.tokenId, roomId: p.roomId }])
+    const keyed = all.filter(p => p.clientId !== null).map(p => ({ userId: Number(p.user.id), clientId: p.clientId as string }))
     let passed = new Map<string, SenderFound>()
+    let known = new Map<string, number>()
     // In the transaction, before it queues for the lock: what the request's
-    // authentication and room lookup would have read just before the batch.
-    const beforeLock = async (trx: Tx): Promise<void> => { passed = await checkSenders(trx, checks) }
+    // authentication and room lookup would have read just before the batch,
+    // and the client ids already stored. A repeat committed after this read
+    // (a retry racing on another node, or in the batch that holds the lock)
+    // hits the unique key instead, and settle() then writes the sends again
+    // one by one, looking under the lock. Looking under the lock every time
+    // would cost each batch a round trip while it holds the lock, and the
+    // lock's hold time is what bounds sends per second.
+    const beforeLock = async (trx: Tx): Promise<void> => {
+      passed = await checkSenders(trx, checks)
+      if (!lookUnderLock) known = await findByClientIds(trx, keyed)
+    }
     const { result } = await this.eventLog.write(async (trx, pending) => {
+      if (lookUnderLock) known = await findByClientIds(trx, keyed)
       const refused = new Set<Pending>()
       const batch: Pending[] = []
       for (const p of all) {
@@ -120,8 +135,6 @@ export class SendBatcher {
         if (found === undefined || found.userId !== Number(p.user.id) || (p.check.roomName !== null && p.check.roomName !== found.roomName)) refused.add(p)
         else batch.push({ ...p, user: found.user })
       }
-      const keyed = batch.filter(p => p.clientId !== null).map(p => ({ userId: Number(p.user.id), clientId: p.clientId as string }))
-      const known = await findByClientIds(trx, keyed)
       const outcomes: Array<{ id: number, json: string | null }> = []
       const rows: Parameters<typeof insertMessages>[1] = []
       const linked: Array<{ ids: number[], messageId: number }> = []

@@ -1,5 +1,7 @@
 import t from 'tap'
+import type { LightMyRequestResponse } from 'fastify'
 import { as, buildTestApp, register } from '../helper.js'
+import { createTestDatabase } from '../helpers/database.js'
 import { SendBatcher } from '../../src/messages/send-batcher.js'
 import { loggableError } from '../../src/db/errors.js'
 
@@ -38,6 +40,33 @@ t.test('client ids: exact, and one sender never fails the batch', async t => {
   t.equal(again.json().event.id, first.json().event.id)
   const texts = (await app.database.db.selectFrom('messages').select('text').where('user_id', '=', Number(mallory.user.id)).orderBy('id').execute()).map((r: { text: string }) => r.text)
   t.same(texts, ['lower', 'warm-up', 'upper'])
+})
+
+t.test('a retry racing its first attempt on another node: one message, both answers name it', async t => {
+  const database = await createTestDatabase(t)
+  const [one, two] = [await buildTestApp(t, {}, database), await buildTestApp(t, {}, database)]
+  const alice = await register(one, 'alice')
+  const bob = await register(one, 'bob')
+  await as(one, alice, 'POST', '/api/rooms', { name: 'hall' })
+  await as(one, bob, 'POST', '/api/rooms/hall/join')
+  // Each pair goes to both nodes at once, so the two nodes' batches overlap:
+  // on MySQL each looks up client ids before it takes the counter lock, and
+  // the later one meets the earlier one's row. Pairs one after another make
+  // batches of one send; then a batch of many.
+  const pairs = Array.from({ length: 40 }, (_, i) => `retry-${i}`)
+  const attempt = async (clientId: string): Promise<LightMyRequestResponse[]> => await Promise.all([one, two].map(async app =>
+    await as(app, alice, 'POST', '/api/rooms/hall/messages', { text: `attempt of ${clientId}`, clientId })))
+  const answers: LightMyRequestResponse[][] = []
+  for (const clientId of pairs.slice(0, 20)) answers.push(await attempt(clientId))
+  answers.push(...await Promise.all(pairs.slice(20).map(attempt)))
+  const bystanders = await Promise.all([one, two, one, two].map(async (app, i) => await as(app, bob, 'POST', '/api/rooms/hall/messages', { text: `bob ${i}` })))
+  t.same(bystanders.map(r => r.statusCode), [201, 201, 201, 201], 'other sends are stored')
+  const statuses = answers.map(pair => pair.map(r => r.statusCode).sort().join(' '))
+  t.same(statuses, pairs.map(() => '200 201'), 'each pair: one stored (201), one repeat (200)')
+  const named = answers.map(pair => new Set(pair.map(r => r.json().event?.id)).size)
+  t.same(named, pairs.map(() => 1), 'both answers of a pair name the same event')
+  const stored = await one.database.db.selectFrom('messages').select('client_id').where('user_id', '=', Number(alice.user.id)).execute()
+  t.equal(stored.length, pairs.length, 'one message per client id')
 })
 
 t.test('a database error is logged without the values of its statement', async t => {
