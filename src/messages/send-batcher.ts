@@ -86,22 +86,25 @@ export class SendBatcher {
 
   private async settle (batch: Pending[], locked: () => void): Promise<void> {
     try {
-      const results = await this.write(batch, locked)
-      batch.forEach((p, i) => settleOne(p, results[i] as Outcome))
+      settleAll(batch, await this.write(batch, locked))
+      return
     } catch (err) {
       locked()
-      if (isDuplicateKey(err)) {
-        // A client id stored since the batch looked (a racing retry), or one
-        // that clashes in a way the lookup missed: settle each send on its own,
-        // looking under the lock this time (every writer before has committed
-        // then), so a repeat finds the first message and one sender can never
-        // fail everyone else's sends.
-        for (const p of batch) await this.write([p], undefined, true).then(r => settleOne(p, r[0] as Outcome), p.reject)
-        return
-      }
-      // Nothing of the batch was stored: each sender gets the error (503 when the database is away).
-      for (const p of batch) p.reject(err)
+      if (!isDuplicateKey(err)) return rejectAll(batch, err)
     }
+    // A client id stored since the batch looked (a retry racing on another
+    // node, or in the batch before): write the batch again, looking under the
+    // lock this time (every writer before has committed then), so a repeat
+    // finds the first message.
+    try {
+      settleAll(batch, await this.write(batch, undefined, true))
+      return
+    } catch (err) {
+      if (!isDuplicateKey(err)) return rejectAll(batch, err)
+    }
+    // A clash the look-up cannot see: each send on its own, so one sender can
+    // never fail everyone else's sends.
+    for (const p of batch) await this.write([p], undefined, true).then(r => settleOne(p, r[0] as Outcome), p.reject)
   }
 
   private async write (all: Pending[], locked?: () => void, lookUnderLock = false): Promise<Outcome[]> {
@@ -172,6 +175,15 @@ export class SendBatcher {
     }, all.length, { beforeLock, locked })
     return result
   }
+}
+
+function settleAll (batch: Pending[], outcomes: Outcome[]): void {
+  batch.forEach((p, i) => settleOne(p, outcomes[i] as Outcome))
+}
+
+/** Nothing of the batch was stored: each sender gets the error (503 when the database is away). */
+function rejectAll (batch: Pending[], err: unknown): void {
+  for (const p of batch) p.reject(err)
 }
 
 function settleOne (p: Pending, outcome: Outcome): void {
