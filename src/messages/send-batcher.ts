@@ -117,8 +117,8 @@ export class SendBatcher {
     // authentication and room lookup would have read just before the batch,
     // and the client ids already stored. A repeat committed after this read
     // (a retry racing on another node, or in the batch that holds the lock)
-    // hits the unique key instead, and settle() then writes the sends again
-    // one by one, looking under the lock. Looking under the lock every time
+    // hits the unique key instead, and settle() then writes the batch again,
+    // looking under the lock. Looking under the lock every time
     // would cost each batch a round trip while it holds the lock, and the
     // lock's hold time is what bounds sends per second.
     const beforeLock = async (trx: Tx): Promise<void> => {
