@@ -127,17 +127,7 @@ export class SendBatcher {
     }
     const { result } = await this.eventLog.write(async (trx, pending) => {
       if (lookUnderLock) known = await findByClientIds(trx, keyed)
-      const refused = new Set<Pending>()
-      const batch: Pending[] = []
-      for (const p of all) {
-        if (p.check === undefined) {
-          batch.push(p)
-          continue
-        }
-        const found = passed.get(`${p.check.tokenId}:${p.roomId}`)
-        if (found === undefined || found.userId !== Number(p.user.id) || (p.check.roomName !== null && p.check.roomName !== found.roomName)) refused.add(p)
-        else batch.push({ ...p, user: found.user })
-      }
+      const { batch, refused } = applySenderChecks(all, passed)
       const outcomes: Array<{ id: number, json: string | null }> = []
       const rows: Parameters<typeof insertMessages>[1] = []
       const linked: Array<{ ids: number[], messageId: number }> = []
@@ -175,6 +165,25 @@ export class SendBatcher {
     }, all.length, { beforeLock, locked })
     return result
   }
+}
+
+/**
+ * The sends whose remembered credentials still hold (with the user as stored
+ * now), and those refused: a send without a check always goes.
+ */
+function applySenderChecks (all: Pending[], passed: Map<string, SenderFound>): { batch: Pending[], refused: Set<Pending> } {
+  const refused = new Set<Pending>()
+  const batch: Pending[] = []
+  for (const p of all) {
+    if (p.check === undefined) {
+      batch.push(p)
+      continue
+    }
+    const found = passed.get(`${p.check.tokenId}:${p.roomId}`)
+    if (found === undefined || found.userId !== Number(p.user.id) || (p.check.roomName !== null && p.check.roomName !== found.roomName)) refused.add(p)
+    else batch.push({ ...p, user: found.user })
+  }
+  return { batch, refused }
 }
 
 function settleAll (batch: Pending[], outcomes: Outcome[]): void {
